@@ -1,0 +1,89 @@
+"""`xuegong` console script: run the app, migrate, load demo data, print door labels."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from server.settings import Settings, SettingsError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="xuegong", description="学工随行 command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("migrate", help="apply database migrations")
+
+    run = sub.add_parser("run", help="serve the app (HOST/PORT from the environment)")
+    run.add_argument("--workers", type=int, default=1)
+
+    demo = sub.add_parser("demo", help="load deterministic demo data into an empty database")
+    demo.add_argument("--size", choices=["small", "college"], default="small")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--if-empty", action="store_true", help="do nothing when data exists")
+
+    labels = sub.add_parser("labels", help="print door label URLs")
+    labels.add_argument("--csv", action="store_true", required=True, help="building,room,url lines")
+    labels.add_argument("--building", help="only this building (all when omitted)")
+
+    sub.add_parser("settings", help="list the environment variables the app reads")
+
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"xuegong: bad setting: {exc}", file=sys.stderr)
+        return 2
+    return COMMANDS[args.command](settings, args)
+
+
+def _migrate(settings: Settings, args) -> int:
+    from server.db import upgrade
+
+    upgrade(settings.database_url)
+    return 0
+
+
+def _run(settings: Settings, args) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+    return 0
+
+
+def _demo(settings: Settings, args) -> int:
+    from server import demo
+
+    return demo.command(settings, size=args.size, seed=args.seed, if_empty=args.if_empty)
+
+
+def _labels(settings: Settings, args) -> int:
+    from server import doors
+
+    return doors.print_label_csv(settings, building=args.building)
+
+
+def _settings(settings: Settings, args) -> int:
+    for env, help, default in Settings.documented():
+        print(f"{env:30} {help}" + (f" (default {default})" if default else ""))
+    return 0
+
+
+COMMANDS = {
+    "migrate": _migrate,
+    "run": _run,
+    "demo": _demo,
+    "labels": _labels,
+    "settings": _settings,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,392 @@
+"""The college in tables: people, classes, dorms, duty, and the work records (entries).
+
+Names follow the glossary in DESIGN.md. Entries are the records staff write, online or
+offline; their ids are made on the phone (UUIDv7), so the server never invents one.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# JSONB on PostgreSQL (indexable, compact), plain JSON text on SQLite
+JSONDoc = JSON().with_variant(JSONB(), "postgresql")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # store the English value as plain text: readable in SQL, no PostgreSQL enum type to migrate
+    return Enum(cls, native_enum=False, values_callable=lambda e: [m.value for m in e], length=20)
+
+
+class Role(enum.StrEnum):
+    counselor = "counselor"  # 辅导员
+    class_teacher = "class_teacher"  # 班主任
+    leader = "leader"  # 系部学生工作负责人
+    office = "office"  # 学工部 / 学生处
+    admin = "admin"  # 管理员
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.counselor: "辅导员",
+    Role.class_teacher: "班主任",
+    Role.leader: "系部学生工作负责人",
+    Role.office: "学工部",
+    Role.admin: "管理员",
+}
+
+
+class ContactGrade(enum.StrEnum):
+    """How often parents are contacted (guideline §2.5.4)."""
+
+    special = "special"  # 特殊: contact often
+    key = "key"  # 重点: contact more
+    general = "general"  # 一般: keep in touch
+
+
+class Slot(enum.StrEnum):
+    """Duty rounds of a day (guideline §2.4)."""
+
+    morning = "morning"  # 早间
+    evening = "evening"  # 晚间
+
+    @property
+    def label(self) -> str:
+        return {"morning": "早间", "evening": "晚间"}[self.value]
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+
+
+class User(Base):
+    """A staff member who logs in. Roles are a set: a counselor may also lead a department."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # bumped to log a user out everywhere: sessions carry the epoch they were made in
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+
+    department: Mapped[Department | None] = relationship()
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(r.role for r in self.role_rows)
+
+    def has(self, *roles: Role) -> bool:
+        return any(r in self.roles for r in roles)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(_enum(Role), primary_key=True)
+
+
+class SchoolClass(Base):
+    """班级. With no class teacher the counselor does the class teacher's work (§1.10)."""
+
+    __tablename__ = "classes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    grade: Mapped[int] = mapped_column(Integer)  # enrollment year, e.g. 2024
+    major: Mapped[str] = mapped_column(String(80))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    counselor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    class_teacher_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+
+    department: Mapped[Department] = relationship()
+    counselor: Mapped[User] = relationship(foreign_keys=[counselor_id])
+    class_teacher: Mapped[User | None] = relationship(foreign_keys=[class_teacher_id])
+
+
+class Student(Base):
+    __tablename__ = "students"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_number: Mapped[str] = mapped_column(String(20), unique=True)  # 学号
+    name: Mapped[str] = mapped_column(String(50))
+    gender: Mapped[str] = mapped_column(String(2))  # 男 / 女
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    contact_grade: Mapped[ContactGrade] = mapped_column(
+        _enum(ContactGrade), default=ContactGrade.general
+    )
+
+    school_class: Mapped[SchoolClass] = relationship()
+    guardians: Mapped[list[Guardian]] = relationship(cascade="all, delete-orphan")
+
+
+class Guardian(Base):
+    __tablename__ = "guardians"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(50))
+    relation: Mapped[str] = mapped_column(String(20))  # 父亲, 母亲, 祖父 …
+    phone: Mapped[str | None] = mapped_column(String(20))
+
+
+class Building(Base):
+    __tablename__ = "buildings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+
+
+class Room(Base):
+    __tablename__ = "rooms"
+    __table_args__ = (UniqueConstraint("building_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"), index=True)
+    number: Mapped[str] = mapped_column(String(10))
+    # printed into the door label's token: bumping it revokes every label printed before
+    label_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    building: Mapped[Building] = relationship()
+    beds: Mapped[list[Bed]] = relationship(order_by="Bed.number")
+
+    @property
+    def title(self) -> str:
+        return f"{self.building.name} {self.number}"
+
+
+class Bed(Base):
+    """床位: which student sleeps where; a student has at most one bed."""
+
+    __tablename__ = "beds"
+    __table_args__ = (UniqueConstraint("room_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id"), unique=True)
+
+    student: Mapped[Student | None] = relationship()
+
+
+class CourseTeacher(Base):
+    """任课教师: teaches courses; not necessarily a user of the app."""
+
+    __tablename__ = "course_teachers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+
+
+class Course(Base):
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    # 专业基础课: staff attend its first lesson each semester (§2.6.1)
+    professional_foundation: Mapped[bool] = mapped_column(Boolean, default=False)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+
+
+class ClassCourse(Base):
+    """A course taught to a class by a course teacher."""
+
+    __tablename__ = "class_courses"
+    __table_args__ = (UniqueConstraint("class_id", "course_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("course_teachers.id"))
+
+    course: Mapped[Course] = relationship()
+    teacher: Mapped[CourseTeacher] = relationship()
+
+
+class DutyShift(Base):
+    """值班: one staff member on duty for one round of one day in one building (§2.4)."""
+
+    __tablename__ = "duty_shifts"
+    __table_args__ = (UniqueConstraint("date", "slot", "staff_id", "building_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    date: Mapped[date] = mapped_column(Date, index=True)
+    slot: Mapped[Slot] = mapped_column(_enum(Slot))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+
+    building: Mapped[Building] = relationship()
+    staff: Mapped[User] = relationship()
+
+
+class Entry(Base):
+    """A work record (工作记录): dorm visit, talk, attendance check … (guideline §1.4).
+
+    The id is made by the client when the record is written, so a record saved offline and
+    sent twice is still one row. `revision` counts edits; every revision is kept in
+    entry_revisions because inspected records are never silently changed. `seq` is the
+    server's change cursor for pulls: it is reassigned on every change.
+    """
+
+    __tablename__ = "entries"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))  # dorm_visit, talk, attendance_check …
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id"), index=True)
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("classes.id"), index=True)
+    payload: Mapped[dict] = mapped_column(JSONDoc)
+    schema_version: Mapped[int] = mapped_column(Integer, default=1)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # on the phone
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True, default=0)
+
+    author: Mapped[User] = relationship()
+    room: Mapped[Room | None] = relationship()
+
+    __table_args__ = (Index("ix_entries_author_recorded", "author_id", "recorded_at"),)
+
+
+class EntryRevision(Base):
+    """Every state an entry has had, with who made it and when (edits keep history, §1.4)."""
+
+    __tablename__ = "entry_revisions"
+
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("entries.id"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payload: Mapped[dict] = mapped_column(JSONDoc)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Escalation(Base):
+    """A concern raised on a visit that goes to the office and the department leader (§2.7)."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("entries.id"), unique=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id"))
+    category: Mapped[str] = mapped_column(String(20))  # mental, physical, financial, relationships
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open, resolved
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    entry: Mapped[Entry] = relationship()
+    room: Mapped[Room | None] = relationship()
+
+
+class LoginFailure(Base):
+    """Failed logins, kept in the database so every app process sees the same count."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ChangeCounter(Base):
+    """One row: the last change number handed out to an entry (`entries.seq`).
+
+    Writers increment it with UPDATE … RETURNING, which locks the row until they commit,
+    so change numbers become visible in the order they were given: a pull that has seen
+    number N never later finds a smaller number appear (no change skipped).
+    """
+
+    __tablename__ = "change_counter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DeviceMutation(Base):
+    """What each phone has sent: a mutation number seen before is answered from here."""
+
+    __tablename__ = "device_mutations"
+
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mutation_no: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    entry_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    status: Mapped[str] = mapped_column(String(20))
+    revision: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Conflict(Base):
+    """A version that lost a merge: kept, never dropped, until its author resolves it."""
+
+    __tablename__ = "conflicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    op: Mapped[str] = mapped_column(String(10))
+    payload: Mapped[dict] = mapped_column(JSONDoc)
+    base_revision: Mapped[int | None] = mapped_column(Integer)
+    server_revision: Mapped[int] = mapped_column(Integer)
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,147 @@
+"""Settings: one typed object read from the environment.
+
+Every field names its environment variable and says in one line what it is for; README.md
+lists the same variables (tests/test_settings.py fails when one is missing there). A bad
+value stops start-up with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+TIMEZONE = "Asia/Shanghai"  # the college's clock: "today", weeks and duty windows use it
+
+
+class SettingsError(Exception):
+    """A setting has a value the app cannot run with."""
+
+
+def setting(env: str, help: str, default: str | None = None):
+    return field(default=None, metadata={"env": env, "help": help, "default": default})
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = setting(
+        "XUEGONG_ENV",
+        "development or production; production refuses to start without secret keys",
+        "development",
+    )
+    database_url: str = setting(
+        "XUEGONG_DATABASE_URL",
+        "SQLAlchemy URL; SQLite file under var/ by default, postgresql+psycopg://… in production",
+    )
+    secret_keys: tuple[str, ...] = setting(
+        "XUEGONG_SECRET_KEYS",
+        "comma-separated secret keys, newest first; older keys still verify door labels and sessions",
+    )
+    base_url: str = setting(
+        "XUEGONG_BASE_URL",
+        "public address printed into door QR labels",
+        "http://127.0.0.1:8000",
+    )
+    host: str = setting("HOST", "address `make run` listens on", "127.0.0.1")
+    port: int = setting("PORT", "port `make run` listens on", "8000")
+    debug: bool = setting(
+        "XUEGONG_DEBUG", "1 shows Litestar's debug pages; never in production", "0"
+    )
+    var_dir: Path = setting(
+        "XUEGONG_VAR_DIR",
+        "folder for the SQLite file and the generated development key",
+        "var",
+    )
+    login_max_failures: int = setting(
+        "XUEGONG_LOGIN_MAX_FAILURES",
+        "failed logins per account and address within 15 minutes before a lock-out",
+        "5",
+    )
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        # behind HTTPS the browser must only send the session over TLS
+        return urlsplit(self.base_url).scheme == "https"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        raw = {f.name: env.get(f.metadata["env"], f.metadata["default"]) for f in fields(cls)}
+        raw.update({k: v for k, v in overrides.items() if v is not None})
+        return cls._parse(raw)
+
+    @classmethod
+    def _parse(cls, raw: dict) -> Settings:
+        def fail(name: str, why: str):
+            env = next(f.metadata["env"] for f in fields(cls) if f.name == name)
+            raise SettingsError(f"{env}: {why}")
+
+        environment = raw["environment"]
+        if environment not in ("development", "production"):
+            fail("environment", f"must be development or production, not {environment!r}")
+
+        var_dir = Path(raw["var_dir"])
+        if not var_dir.is_absolute():
+            var_dir = PROJECT_DIR / var_dir
+
+        database_url = raw["database_url"] or f"sqlite:///{var_dir / 'xuegong.sqlite3'}"
+        if not database_url.startswith(("sqlite", "postgresql")):
+            fail("database_url", "only sqlite:/// and postgresql+psycopg:// URLs are supported")
+
+        keys = raw["secret_keys"]
+        if isinstance(keys, str):
+            keys = tuple(k.strip() for k in keys.split(",") if k.strip())
+        if not keys:
+            if environment == "production":
+                fail("secret_keys", "production needs at least one secret key")
+            keys = (_development_key(var_dir),)
+        if any(len(k) < 16 for k in keys):
+            fail("secret_keys", "each key needs at least 16 characters")
+
+        base_url = str(raw["base_url"]).rstrip("/")
+        if urlsplit(base_url).scheme not in ("http", "https"):
+            fail("base_url", f"must start with http:// or https://, not {base_url!r}")
+
+        def integer(name: str) -> int:
+            try:
+                return int(raw[name])
+            except (TypeError, ValueError):
+                fail(name, f"must be a whole number, not {raw[name]!r}")
+
+        debug = str(raw["debug"]).lower()
+        if debug not in ("0", "1", "true", "false", ""):
+            fail("debug", f"must be 0 or 1, not {raw['debug']!r}")
+
+        return cls(
+            environment=environment,
+            database_url=database_url,
+            secret_keys=tuple(keys),
+            base_url=base_url,
+            host=str(raw["host"]),
+            port=integer("port"),
+            debug=debug in ("1", "true"),
+            var_dir=var_dir,
+            login_max_failures=integer("login_max_failures"),
+        )
+
+    @classmethod
+    def documented(cls) -> list[tuple[str, str, str | None]]:
+        """(environment variable, help, default) for each setting: README and `xuegong settings`."""
+        return [(f.metadata["env"], f.metadata["help"], f.metadata["default"]) for f in fields(cls)]
+
+
+def _development_key(var_dir: Path) -> str:
+    """A key generated once per checkout and kept under var/, so labels and logins survive restarts."""
+    path = var_dir / "secret_key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,164 @@
+"""Shared fixtures: one database per test run, loaded with the small demo college.
+
+The suite runs on SQLite by default and on PostgreSQL when XUEGONG_TEST_DATABASE_URL is
+set (`make test` does both when PostgreSQL is reachable; CI requires it). Tests use the
+fixed demo people: admin, office1, leader1, counselor1, teacher1.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from litestar.testing import TestClient
+from sqlalchemy import select, text
+
+from server import demo
+from server.app import create_app
+from server.db import make_engine, make_sessionmaker, upgrade
+from server.models import User
+from server.settings import Settings
+
+TEST_SECRET = "test-secret-key-for-the-suite-0001"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("XUEGONG_TEST_DATABASE_URL")
+    if url:
+        _reset_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    demo.load(engine, size="small", seed=1)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def on_postgres(database_url) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def settings(database_url, tmp_path_factory) -> Settings:
+    return Settings.from_env(
+        environ={
+            "XUEGONG_DATABASE_URL": database_url,
+            "XUEGONG_SECRET_KEYS": TEST_SECRET,
+            "XUEGONG_VAR_DIR": str(tmp_path_factory.mktemp("var")),
+            "XUEGONG_BASE_URL": "http://127.0.0.1:8000",
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def sessionmaker(settings):
+    engine = make_engine(settings.database_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def db(sessionmaker):
+    with sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+def csrf_token(client: TestClient) -> str:
+    if "csrftoken" not in client.cookies:
+        client.get("/login")
+    return client.cookies["csrftoken"]
+
+
+def form_csrf(html: str) -> str:
+    return re.search(r'name="_csrf_token" value="([^"]+)"', html).group(1)
+
+
+def log_in(client: TestClient, username: str, password: str = demo.DEMO_PASSWORD):
+    page = client.get("/login")
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "_csrf_token": form_csrf(page.text)},
+        follow_redirects=False,
+    )
+
+
+@pytest.fixture
+def login(client):
+    """login("counselor1") → the client, logged in as that demo person."""
+
+    def _login(username: str) -> TestClient:
+        response = log_in(client, username)
+        assert response.status_code == 303, response.text
+        return client
+
+    return _login
+
+
+def user_named(db, username: str) -> User:
+    return db.scalar(select(User).where(User.username == username))
+
+
+def rooms_of_students_of(db, username: str) -> list[int]:
+    """Rooms where students of this person's classes sleep (counselor or class teacher)."""
+    from sqlalchemy import or_
+
+    from server.models import Bed, SchoolClass, Student
+
+    user = user_named(db, username)
+    return list(
+        db.scalars(
+            select(Bed.room_id)
+            .join(Student, Bed.student_id == Student.id)
+            .join(SchoolClass, Student.class_id == SchoolClass.id)
+            .where(
+                or_(SchoolClass.counselor_id == user.id, SchoolClass.class_teacher_id == user.id)
+            )
+            .distinct()
+            .order_by(Bed.room_id)
+        )
+    )
+
+
+def room_outside_scope(db, username: str) -> int:
+    """A room with no student of this person's and not in a building they are on duty in today."""
+    from server.models import DutyShift, Room
+    from server.scope import today
+
+    user = user_named(db, username)
+    duty_buildings = select(DutyShift.building_id).where(
+        DutyShift.staff_id == user.id, DutyShift.date == today()
+    )
+    room_id = db.scalar(
+        select(Room.id)
+        .where(
+            Room.id.not_in(rooms_of_students_of(db, username)),
+            Room.building_id.not_in(duty_buildings),
+        )
+        .order_by(Room.id)
+        .limit(1)
+    )
+    assert room_id is not None, f"the demo data has no room outside {username}'s scope"
+    return room_id
