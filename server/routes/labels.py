@@ -1,0 +1,45 @@
+"""Door label sheets (admin): A4, 3 × 8 labels, QR code with the room number under it."""
+
+from __future__ import annotations
+
+from litestar import Request, get
+from litestar.exceptions import NotFoundException
+from litestar.response import Template
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server import doors
+from server.auth import requires_admin
+from server.models import Building, Room
+from server.settings import Settings
+
+LABELS_PER_SHEET = 24  # 3 columns × 8 rows on A4
+
+
+@get("/labels", name="labels", guards=[requires_admin], sync_to_thread=True)
+def buildings(db: Session) -> Template:
+    rows = db.execute(
+        select(Building, func.count(Room.id))
+        .join(Room, isouter=True)
+        .group_by(Building.id)
+        .order_by(Building.name)
+    ).all()
+    return Template("labels.html", context={"buildings": rows})
+
+
+@get("/labels/{building_id:int}", name="label_sheet", guards=[requires_admin], sync_to_thread=True)
+def label_sheet(request: Request, db: Session, settings: Settings, building_id: int) -> Template:
+    building = db.get(Building, building_id)
+    if building is None:
+        raise NotFoundException("找不到这栋宿舍楼。")
+    labels = []
+    for room in doors.rooms_of(db, building.name):
+        url = doors.door_url(
+            settings, request.app.route_reverse("door", token=doors.room_token(settings, room))
+        )
+        labels.append({"room": room, "url": url, "svg": doors.qr_svg(url)})
+    sheets = [labels[i : i + LABELS_PER_SHEET] for i in range(0, len(labels), LABELS_PER_SHEET)]
+    return Template("label_sheet.html", context={"building": building, "sheets": sheets})
+
+
+ROUTES = [buildings, label_sheet]

@@ -1,0 +1,105 @@
+"""Who may see and write about which students and rooms (one place for every scope rule).
+
+- counselor / class teacher: the students of their own classes, the rooms those students
+  sleep in, and every room of a building they are on duty in today;
+- department leader: everything of their department (its classes' students, the rooms
+  they sleep in, the buildings the department has duty in);
+- student affairs office and admin: everything.
+
+A person with several roles gets the union. Handlers never check scope by hand: they call
+`room_for(...)` / `student_ids_in_scope(...)` and get a 403 or a list.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import Session, joinedload
+
+from server.models import Bed, DutyShift, Entry, Escalation, Role, Room, SchoolClass, Student, User
+from server.settings import TIMEZONE
+
+
+def today() -> date:
+    return datetime.now(ZoneInfo(TIMEZONE)).date()
+
+
+def sees_everything(user: User) -> bool:
+    return user.has(Role.office, Role.admin)
+
+
+def class_condition(user: User) -> ColumnElement[bool]:
+    """SQL condition on SchoolClass: the classes this user works with."""
+    if sees_everything(user):
+        return true()
+    conditions = []
+    if user.has(Role.counselor):
+        conditions.append(SchoolClass.counselor_id == user.id)
+    if user.has(Role.class_teacher):
+        conditions.append(SchoolClass.class_teacher_id == user.id)
+    if user.has(Role.leader) and user.department_id is not None:
+        conditions.append(SchoolClass.department_id == user.department_id)
+    return or_(*conditions) if conditions else false()
+
+
+def class_ids_in_scope(user: User):
+    return select(SchoolClass.id).where(class_condition(user))
+
+
+def student_ids_in_scope(user: User):
+    return select(Student.id).where(Student.class_id.in_(class_ids_in_scope(user)))
+
+
+def duty_building_ids(user: User, on: date):
+    """Buildings this user is on duty in on a day; for leaders, their department's duty buildings."""
+    conditions = [DutyShift.staff_id == user.id]
+    if user.has(Role.leader) and user.department_id is not None:
+        conditions.append(DutyShift.department_id == user.department_id)
+    query = select(DutyShift.building_id).where(or_(*conditions))
+    if not user.has(Role.leader):
+        query = query.where(DutyShift.date == on)
+    return query
+
+
+def room_condition(user: User, on: date | None = None) -> ColumnElement[bool]:
+    """SQL condition on Room: the rooms this user may open and record visits in."""
+    if sees_everything(user):
+        return true()
+    where_students_sleep = select(Bed.room_id).where(Bed.student_id.in_(student_ids_in_scope(user)))
+    return or_(
+        Room.id.in_(where_students_sleep),
+        Room.building_id.in_(duty_building_ids(user, on or today())),
+    )
+
+
+def room_for(db: Session, user: User, room_id: int) -> Room:
+    """Load a room the user may work in: 404 when it does not exist, 403 when out of scope."""
+    room = db.get(Room, room_id, options=[joinedload(Room.building)])
+    if room is None:
+        raise NotFoundException("找不到这个宿舍。")
+    if not db.scalar(select(Room.id).where(Room.id == room_id, room_condition(user))):
+        raise PermissionDeniedException(
+            f"{room.title} 不在您的工作范围内：这里没有您所带班级的学生，您今天也不在这栋楼值班。"
+        )
+    return room
+
+
+def entry_condition(user: User) -> ColumnElement[bool]:
+    """Which records a user may read: their own; a leader their department's; office all."""
+    if sees_everything(user):
+        return true()
+    conditions = [Entry.author_id == user.id]
+    if user.has(Role.leader) and user.department_id is not None:
+        conditions.append(Entry.department_id == user.department_id)
+    return or_(*conditions)
+
+
+def escalation_condition(user: User) -> ColumnElement[bool]:
+    if sees_everything(user):
+        return true()
+    if user.has(Role.leader) and user.department_id is not None:
+        return Escalation.department_id == user.department_id
+    return false()

@@ -1,0 +1,269 @@
+"""The sync endpoints: phones push their outbox and pull what changed (docs/sync.md).
+
+A service worker cannot send a CSRF token, so these JSON endpoints are protected by the
+session cookie (SameSite=Lax: never sent on a cross-site POST), a required
+`application/json` body (a cross-site form cannot send one without a CORS preflight, which
+this app never answers) and a same-origin check on `Origin` / `Sec-Fetch-Site`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+from urllib.parse import urlsplit
+
+import msgspec
+from litestar import Request, Response, Router, get, post
+from litestar.connection import ASGIConnection
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.handlers import BaseRouteHandler
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server import errors, scope
+from server.auth import requires_staff
+from server.entries import KINDS, Rejected
+from server.models import ChangeCounter, Conflict, Entry, User
+from server.sync import merge
+
+MAX_BATCH = 200  # mutations per push; a phone sends its outbox in several batches
+MAX_BODY_BYTES = 512 * 1024
+PULL_PAGE = 200
+PULL_PAGE_MAX = 1000
+
+
+class MutationIn(msgspec.Struct):
+    id: uuid.UUID
+    op: Literal["create", "update", "delete"]
+    kind: str
+    mutation_no: int
+    payload: dict | None = None
+    form: dict | None = None  # the fields of the kind's HTML form, as the page would post them
+    base_revision: int | None = None
+    schema_version: int = 1
+    recorded_at: datetime | None = None
+
+
+class PushIn(msgspec.Struct):
+    device_id: str
+    mutations: list[MutationIn]
+
+
+class Result(msgspec.Struct):
+    id: uuid.UUID
+    mutation_no: int
+    status: Literal["applied", "duplicate", "conflict", "rejected"]
+    revision: int | None = None
+    reason: str | None = None
+
+
+class PushOut(msgspec.Struct):
+    results: list[Result]
+    cursor: int
+
+
+class Change(msgspec.Struct):
+    id: uuid.UUID
+    kind: str
+    payload: dict
+    revision: int
+    deleted: bool
+    author_id: int
+    room_id: int | None
+    class_id: int | None
+    recorded_at: datetime
+    seq: int
+
+
+class PullOut(msgspec.Struct):
+    changes: list[Change]
+    next: int
+    more: bool
+
+
+class ResolveIn(msgspec.Struct):
+    keep: Literal["server", "mine"]
+
+
+def same_origin_json(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Refuse what a foreign page could make a browser send with the user's cookie."""
+    if connection.scope["method"] == "POST":
+        content_type = connection.headers.get("content-type", "").split(";")[0].strip()
+        if content_type != "application/json":
+            raise HTTPException(status_code=415, detail="同步请求必须是 JSON（application/json）。")
+    origin = connection.headers.get("origin")
+    if origin and origin != _own_origin(connection):
+        raise PermissionDeniedException("同步请求只接受本站页面发出的请求。")
+    if connection.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        raise PermissionDeniedException("同步请求只接受本站页面发出的请求。")
+
+
+def _own_origin(connection: ASGIConnection) -> str:
+    url = urlsplit(str(connection.base_url))
+    return f"{url.scheme}://{url.netloc}"
+
+
+@post(
+    "/push",
+    name="sync_push",
+    status_code=200,
+    request_max_body_size=MAX_BODY_BYTES,
+    sync_to_thread=True,
+)
+def push(request: Request[User, dict, object], db: Session, data: PushIn) -> PushOut:
+    """Apply a batch of mutations from one device; one result per mutation, in order."""
+    if len(data.mutations) > MAX_BATCH:
+        raise HTTPException(status_code=413, detail=f"一次最多同步 {MAX_BATCH} 条，请分批发送。")
+    if not 0 < len(data.device_id) <= 64:
+        raise ValidationException("设备编号格式不正确。")
+    results = []
+    for m in data.mutations:
+        try:
+            mutation = _mutation(m, data.device_id)
+        except Rejected as exc:
+            outcome = merge.Outcome(m.id, "rejected", reason=exc.reason)
+        else:
+            outcome = merge.apply(db, request.user, mutation)
+        results.append(
+            Result(m.id, m.mutation_no, outcome.status, outcome.revision, outcome.reason)
+        )
+    db.commit()
+    return PushOut(results=results, cursor=db.get(ChangeCounter, 1).value)
+
+
+def _mutation(m: MutationIn, device_id: str) -> merge.Mutation:
+    payload = m.payload
+    if m.form is not None:
+        kind = KINDS.get(m.kind)
+        if kind is None or kind.from_form is None:
+            raise Rejected(f"未知的记录类型：{m.kind}")
+        try:
+            payload = kind.from_form(m.form)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            raise Rejected("表单内容格式不正确，请重新填写。") from None
+    if payload is None and m.op != "delete":
+        raise Rejected("记录内容为空。")
+    return merge.Mutation(
+        id=m.id,
+        op=m.op,
+        kind=m.kind,
+        payload=payload or {},
+        base_revision=m.base_revision,
+        schema_version=m.schema_version,
+        recorded_at=m.recorded_at,
+        device_id=device_id,
+        mutation_no=m.mutation_no,
+    )
+
+
+@get("/pull", name="sync_pull", sync_to_thread=True)
+def pull(
+    request: Request[User, dict, object], db: Session, since: int = 0, limit: int = PULL_PAGE
+) -> PullOut:
+    """Entries this user may read that changed after `since`, in change order, a page at a time."""
+    limit = max(1, min(limit, PULL_PAGE_MAX))
+    rows = db.scalars(
+        select(Entry)
+        .where(scope.entry_condition(request.user), Entry.seq > since)
+        .order_by(Entry.seq)
+        .limit(limit + 1)
+    ).all()
+    page = rows[:limit]
+    changes = [
+        Change(
+            e.id,
+            e.kind,
+            e.payload,
+            e.revision,
+            e.deleted,
+            e.author_id,
+            e.room_id,
+            e.class_id,
+            e.recorded_at,
+            e.seq,
+        )
+        for e in page
+    ]
+    return PullOut(changes=changes, next=page[-1].seq if page else since, more=len(rows) > limit)
+
+
+@get("/conflicts", name="sync_conflicts", sync_to_thread=True)
+def conflicts(request: Request[User, dict, object], db: Session) -> Response:
+    """The author's versions that lost a merge and wait for a decision."""
+    rows = db.scalars(
+        select(Conflict)
+        .where(Conflict.author_id == request.user.id, Conflict.resolved.is_(False))
+        .order_by(Conflict.id)
+    ).all()
+    return Response(
+        {
+            "conflicts": [
+                {
+                    "id": c.id,
+                    "entry_id": str(c.entry_id),
+                    "op": c.op,
+                    "payload": c.payload,
+                    "base_revision": c.base_revision,
+                    "server_revision": c.server_revision,
+                }
+                for c in rows
+            ]
+        }
+    )
+
+
+@post(
+    "/conflicts/{conflict_id:int}/resolve",
+    name="sync_resolve",
+    status_code=200,
+    sync_to_thread=True,
+)
+def resolve(
+    request: Request[User, dict, object], db: Session, conflict_id: int, data: ResolveIn
+) -> Result:
+    """Keep the server's version, or write mine on top of the current revision."""
+    conflict = db.get(Conflict, conflict_id)
+    if conflict is None or conflict.author_id != request.user.id or conflict.resolved:
+        raise HTTPException(status_code=404, detail="找不到这条待处理的冲突。")
+    outcome = merge.Outcome(conflict.entry_id, "duplicate", revision=conflict.server_revision)
+    if data.keep == "mine":
+        entry = db.get(Entry, conflict.entry_id)
+        outcome = merge.apply(
+            db,
+            request.user,
+            merge.Mutation(
+                id=conflict.entry_id,
+                op="delete" if conflict.op == "delete" else "update",
+                kind=entry.kind,
+                payload=conflict.payload,
+                base_revision=entry.revision,
+            ),
+        )
+    if outcome.status != "rejected":
+        conflict.resolved = True
+    db.commit()
+    return Result(conflict.entry_id, 0, outcome.status, outcome.revision, outcome.reason)
+
+
+def _bad_request(request: Request, exc: ClientException) -> Response:
+    """Broken JSON or a wrong shape is 422 with a reason; other client errors keep their status."""
+    if exc.status_code != 400:
+        return errors.http_error(request, exc)
+    return Response({"error": "内容有误", "detail": "同步内容的格式不正确。"}, status_code=422)
+
+
+router = Router(
+    path="/sync",
+    route_handlers=[push, pull, conflicts, resolve],
+    guards=[requires_staff, same_origin_json],
+    exception_handlers={ClientException: _bad_request, ValidationException: _bad_request},
+    tags=["sync"],
+)
+
+ROUTES = [router]
