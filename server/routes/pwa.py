@@ -1,0 +1,73 @@
+"""What the phone needs to work offline: the service worker, its front-end libraries and the
+pages it keeps in its app shell (offline page, door-not-prepared page, outbox).
+
+The shell pages are the same for every user (the outbox list is drawn from the phone's own
+IndexedDB), so they need no login: the worker precaches them when it installs, which may be
+on the login page.
+"""
+
+from __future__ import annotations
+
+from litestar import get
+from litestar.response import File, Template
+from litestar.static_files import create_static_files_router
+
+from server.settings import PROJECT_DIR
+
+SERVICE_WORKER = PROJECT_DIR / "web" / "sw.js"
+NODE_MODULES = PROJECT_DIR / "node_modules"
+# npm packages whose build folders share file names (both have an index.js), so each gets
+# its own folder under /static/npm/ instead of joining app.NPM_DIRS; from package-lock.json
+NPM_PACKAGES = {
+    "idb": NODE_MODULES / "idb" / "build",  # umd.js: IndexedDB with promises, for importScripts
+    "uuidv7": NODE_MODULES / "uuidv7" / "dist",  # index.js: ES module, entry ids in pages
+}
+SHELL_PAGE = {"exclude_from_auth": True, "sync_to_thread": False, "include_in_schema": False}
+
+
+@get("/sw.js", name="service_worker", sync_to_thread=False, include_in_schema=False)
+def service_worker() -> File:
+    # no-cache: the browser checks for a new worker on every visit
+    return File(
+        SERVICE_WORKER,
+        media_type="text/javascript",
+        content_disposition_type="inline",
+        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
+    )
+
+
+@get("/offline", name="offline", **SHELL_PAGE)
+def offline() -> Template:
+    """Shown by the worker for a page that was never cached, while there is no connection."""
+    return Template("offline.html")
+
+
+@get("/offline/door", name="door_not_prepared", **SHELL_PAGE)
+def door_not_prepared() -> Template:
+    """Shown by the worker for a door label scanned offline whose form was not prepared."""
+    return Template("offline_door.html")
+
+
+@get("/offline/saved", name="saved_offline", **SHELL_PAGE)
+def saved_offline() -> Template:
+    """The fragment the worker answers an htmx save with when the entry went to the outbox."""
+    return Template("_saved_offline.html")
+
+
+@get("/outbox", name="outbox", **SHELL_PAGE)
+def outbox() -> Template:
+    """The queued entries and their status; the list is drawn in the page from IndexedDB."""
+    return Template("outbox.html")
+
+
+npm_routers = [
+    create_static_files_router(
+        path=f"/static/npm/{package}",
+        directories=[folder],
+        name=f"npm_{package}",
+        include_in_schema=False,
+    )
+    for package, folder in NPM_PACKAGES.items()
+]
+
+ROUTES = [service_worker, offline, door_not_prepared, saved_offline, outbox, *npm_routers]

@@ -1,0 +1,104 @@
+"""准备巡查 (prepare for rounds): what a phone caches before going where there is no signal.
+
+`GET /rounds/plan` lists the pages to cache, each with a title and a kind; the page asks its
+service worker to fetch and keep every one of them. Kinds now: `page` (home, outbox, offline
+pages) and `room` (the door-visit form of every room the user may open today: where their
+students live and the buildings they are on duty in). Later areas add their own kinds to the
+same list (class rosters, the duty roster), and the phone caches them without a change.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from litestar import Request, Response, get
+from sqlalchemy import select
+from sqlalchemy.orm import Session, contains_eager, joinedload
+
+from server import doors, scope
+from server.models import Building, DutyShift, Room, User
+from server.settings import Settings
+
+# a counselor's students and duty buildings come to a few hundred rooms; a cap keeps a
+# leader's or an office account's plan from filling the phone with thousands of pages
+MAX_ROOMS = 600
+WEEKDAYS = "一二三四五六日"
+
+
+@get("/rounds/plan", name="rounds_plan", sync_to_thread=True)
+def rounds_plan(request: Request[User, dict, object], db: Session, settings: Settings) -> Response:
+    user = request.user
+    today = scope.today()
+    monday = today - timedelta(days=today.weekday())
+    rooms = rooms_to_prepare(db, user, today)
+    reverse = request.app.route_reverse
+    items = [
+        {"kind": "page", "url": reverse("home"), "title": "今日"},
+        {"kind": "page", "url": reverse("my_records"), "title": "我的记录"},
+        {"kind": "page", "url": reverse("outbox"), "title": "待同步"},
+        {"kind": "page", "url": reverse("offline"), "title": "离线"},
+        {"kind": "page", "url": reverse("door_not_prepared"), "title": "未缓存的宿舍"},
+    ]
+    items += [
+        {
+            "kind": "room",
+            "url": reverse("door", token=doors.room_token(settings, room)),
+            "title": room.title,
+        }
+        for room in rooms[:MAX_ROOMS]
+    ]
+    return Response(
+        {
+            "week": {"start": monday.isoformat(), "end": (monday + timedelta(days=6)).isoformat()},
+            "items": items,
+            "truncated": len(rooms) > MAX_ROOMS,
+            "later_shifts": later_shifts(db, user, today, monday + timedelta(days=6)),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def rooms_to_prepare(db: Session, user: User, today: date) -> list[Room]:
+    """Rooms whose door form the user may open today, by building and number.
+
+    Duty buildings count only on the day of the shift (scope.room_condition), so a shift
+    later this week is prepared on its day. People who may open every room (office, admin)
+    get the buildings of their own shifts today, not the whole college.
+    """
+    condition = scope.room_condition(user, today)
+    if scope.sees_everything(user):
+        condition = Room.building_id.in_(
+            select(DutyShift.building_id).where(
+                DutyShift.staff_id == user.id, DutyShift.date == today
+            )
+        )
+    return list(
+        db.scalars(
+            select(Room)
+            .join(Building)
+            .options(contains_eager(Room.building))
+            .where(condition)
+            .order_by(Building.name, Room.number)
+            .limit(MAX_ROOMS + 1)
+        )
+    )
+
+
+def later_shifts(db: Session, user: User, today: date, sunday: date) -> list[dict]:
+    """This week's shifts after today: their rooms open (and are prepared) on the day."""
+    shifts = db.scalars(
+        select(DutyShift)
+        .options(joinedload(DutyShift.building))
+        .where(DutyShift.staff_id == user.id, DutyShift.date > today, DutyShift.date <= sunday)
+        .order_by(DutyShift.date, DutyShift.slot)
+    )
+    return [
+        {
+            "date": s.date.isoformat(),
+            "label": f"周{WEEKDAYS[s.date.weekday()]} {s.slot.label} {s.building.name}",
+        }
+        for s in shifts
+    ]
+
+
+ROUTES = [rounds_plan]

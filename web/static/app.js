@@ -1,0 +1,276 @@
+// Page behaviour, on every page: the CSRF header for htmx, fresh entry ids, the outbox badge,
+// list and replay, 准备巡查 (prepare for rounds), and a logout that empties a shared phone.
+// The outbox itself is web/static/outbox.js (window.xgOutbox), shared with the worker.
+import { uuidv7 } from "./npm/uuidv7/index.js";
+
+const outbox = window.xgOutbox;
+const RETRY_SECONDS = 15; // while entries wait and the page is in front, try this often
+
+// --- htmx: CSRF token and saves ---------------------------------------------------------------
+
+function cookie(name) {
+  const row = document.cookie.split("; ").find((c) => c.startsWith(name + "="));
+  return row ? decodeURIComponent(row.split("=")[1]) : "";
+}
+
+// a page cached for offline use may hold a stale token; the cookie never does
+document.addEventListener("htmx:configRequest", (event) => {
+  event.detail.headers["x-csrftoken"] = cookie("csrftoken");
+});
+
+// The server draws an entry id into each form, but a cached copy of the page would hand the
+// same id to every save: draw a fresh UUIDv7 whenever a form is shown or swapped in.
+function freshEntryIds(root) {
+  for (const input of root.querySelectorAll("[data-entry-id]")) input.value = uuidv7();
+}
+window.addEventListener("pageshow", () => freshEntryIds(document));
+document.addEventListener("htmx:load", (event) => freshEntryIds(event.detail.elt));
+
+// No service worker took the save (first visit before it installed, or a forced reload):
+// keep the entry in the outbox from here, so nothing written is lost.
+document.addEventListener("htmx:sendError", async (event) => {
+  const form = event.detail.elt;
+  if (!(form instanceof HTMLFormElement) || !form.elements.namedItem("_kind")) return;
+  await outbox.add(new FormData(form));
+  const saved = document.createElement("p");
+  saved.className = "ok";
+  saved.setAttribute("role", "status");
+  saved.textContent = "已离线保存，联网后自动同步";
+  form.replaceWith(saved);
+});
+
+document.addEventListener("htmx:responseError", (event) => {
+  const form = event.detail.elt;
+  if (!(form instanceof HTMLFormElement)) return;
+  const alert = form.querySelector("[data-save-error]") || document.createElement("p");
+  alert.className = "alert";
+  alert.dataset.saveError = "";
+  alert.setAttribute("role", "alert");
+  alert.textContent = `未保存：服务器返回错误（${event.detail.xhr.status}），请稍后重试。`;
+  form.prepend(alert);
+});
+
+// --- the outbox: badge, list, replay ----------------------------------------------------------
+
+async function showOutbox() {
+  const state = await outbox.summary();
+  const badge = document.querySelector("[data-outbox-badge]");
+  badge.dataset.count = state.pending;
+  badge.textContent =
+    `${state.pending} 条待同步` + (state.problems ? ` · ${state.problems} 条需处理` : "");
+  badge.hidden = state.pending + state.problems === 0;
+  document.querySelector("[data-login-expired]").hidden = !(state.loginExpired && state.pending);
+  if (document.querySelector("[data-outbox]")) await drawOutboxPage(state);
+}
+
+async function drawOutboxPage(state) {
+  const rows = (await outbox.list()).map(outboxRow);
+  document.querySelector("[data-outbox-items]").replaceChildren(...rows);
+  document.querySelector("[data-outbox-empty]").hidden = rows.length > 0;
+  document.querySelector("[data-last-sync]").textContent = state.lastSyncAt
+    ? `上次同步：${outbox.formatTime(state.lastSyncAt)}`
+    : "尚未同步";
+}
+
+function outboxRow(item) {
+  const row = document.querySelector("template[data-outbox-row]").content.firstElementChild;
+  const li = row.cloneNode(true);
+  li.dataset.id = item.id;
+  li.dataset.status = item.status;
+  const field = (name) => li.querySelector(`[data-field="${name}"]`);
+  field("label").textContent = item.label;
+  field("recorded").textContent = outbox.formatTime(item.recorded_at);
+  field("status").textContent = outbox.LABELS[item.status] || item.status;
+  field("reason").textContent = item.reason || "";
+  const removeButton = li.querySelector("[data-remove]");
+  // conflicts are kept on the server for the author; a rejected entry can only be retyped
+  removeButton.hidden = item.status === "pending";
+  removeButton.addEventListener("click", async () => {
+    if (confirm(`从手机上移除「${item.label}」？`)) await outbox.remove(item.id);
+  });
+  return li;
+}
+
+const SYNC_STATES = {
+  done: "已全部同步。",
+  offline: "连不上服务器，联网后会自动重试。",
+  login: "登录已过期，请重新登录。",
+  refused: "服务器暂时不接收这些记录，请稍后再试或联系管理员。",
+  busy: "正在同步…",
+};
+
+async function replay() {
+  const result = await outbox.sync();
+  await showOutbox();
+  return result;
+}
+
+async function syncNow(button) {
+  const state = document.querySelector("[data-sync-state]");
+  button.disabled = true;
+  state.textContent = "正在同步…";
+  const result = await replay();
+  state.textContent = SYNC_STATES[result.state] || "";
+  button.disabled = false;
+}
+
+async function replayIfWaiting() {
+  if (document.visibilityState === "visible" && (await outbox.summary()).pending) await replay();
+}
+
+// Background Sync exists only in Chromium: pages replay on load, when the connection comes
+// back, when the page comes to the front, on a timer, and on the button.
+function startReplay() {
+  outbox.onChange(showOutbox);
+  window.addEventListener("online", replay);
+  document.addEventListener("visibilitychange", replayIfWaiting);
+  setInterval(replayIfWaiting, RETRY_SECONDS * 1000);
+  const button = document.querySelector("[data-sync-now]");
+  button?.addEventListener("click", () => syncNow(button));
+  const saved = document.querySelector("[data-saved-banner]");
+  if (saved) saved.hidden = !new URLSearchParams(location.search).has("saved");
+  showOutbox();
+  replay();
+}
+
+// --- 准备巡查: cache tonight's and this week's pages --------------------------------------------
+
+async function prepareForRounds(section) {
+  const button = section.querySelector("[data-prepare-start]");
+  const progress = section.querySelector("[data-prepare-progress]");
+  const summary = section.querySelector("[data-prepare-summary]");
+  button.disabled = true;
+  summary.textContent = "正在获取要缓存的页面…";
+  askToKeepStorage();
+  try {
+    const plan = await fetchPlan(section.dataset.planUrl);
+    progress.max = plan.items.length;
+    progress.value = 0;
+    progress.hidden = false;
+    const result = await askWorker({ type: "prepare", items: plan.items }, (message) => {
+      progress.value = message.done;
+      summary.textContent = `正在缓存 ${message.done} / ${message.total}`;
+    });
+    const failed = new Set(result.failed);
+    const rooms = plan.items.filter((i) => i.kind === "room" && !failed.has(i.url)).length;
+    await outbox.setMeta("last_prepared", { at: new Date().toISOString(), rooms });
+    summary.textContent = prepareSummary(plan, rooms, failed.size);
+  } catch (error) {
+    summary.textContent = error.message;
+  } finally {
+    progress.hidden = true;
+    button.disabled = false;
+    showLastPrepared(section);
+  }
+}
+
+async function fetchPlan(url) {
+  let response;
+  try {
+    response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
+  } catch {
+    throw new Error("需要联网才能准备巡查。");
+  }
+  if (response.status === 401) throw new Error("登录已过期，请重新登录后再准备巡查。");
+  if (!response.ok) throw new Error(`准备巡查失败（服务器返回 ${response.status}）。`);
+  return response.json();
+}
+
+/** Send a message to the active worker; `onProgress` gets its progress, resolves on "done". */
+async function askWorker(message, onProgress) {
+  const registration = await navigator.serviceWorker.ready;
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = ({ data }) => {
+      if (data.type === "progress") onProgress(data);
+      if (data.type === "done") resolve(data);
+    };
+    registration.active.postMessage(message, [channel.port2]);
+  });
+}
+
+function prepareSummary(plan, rooms, failures) {
+  let text = `已缓存 ${rooms} 个宿舍`;
+  if (failures) text += `，${failures} 个页面未能缓存（请联网后再试）`;
+  if (plan.truncated) text += "，宿舍太多，只缓存了前面的一部分";
+  if (plan.later_shifts.length) {
+    const later = plan.later_shifts.map((s) => s.label).join("、");
+    text += `。本周还有值班：${later}，请在值班当天再点「准备巡查」`;
+  }
+  return text + "。";
+}
+
+async function showLastPrepared(section) {
+  const last = await outbox.getMeta("last_prepared");
+  if (last) {
+    section.querySelector("[data-prepare-last]").textContent =
+      `上次准备：${outbox.formatTime(last.at)}，已缓存 ${last.rooms} 个宿舍。`;
+  }
+}
+
+function askToKeepStorage() {
+  // iOS Safari and others may clear a site's storage when space runs low: ask to keep it
+  navigator.storage?.persisted?.().then((kept) => kept || navigator.storage.persist());
+}
+
+// --- logout: warn about unsent entries, then leave nothing of this person on the phone ---------
+
+async function logOut(event) {
+  event.preventDefault();
+  const form = event.target;
+  for (;;) {
+    const { pending, problems } = await outbox.summary();
+    if (pending + problems === 0) break;
+    const choice = await askAboutUnsent(pending + problems);
+    if (choice === "logout") break;
+    if (choice !== "sync") return;
+    await replay();
+  }
+  let response;
+  try {
+    response = await fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      headers: { "x-csrftoken": cookie("csrftoken") },
+    });
+  } catch {
+    alert("没有网络，无法退出登录。请联网后再试。");
+    return;
+  }
+  await wipePhone();
+  location.assign(response.url);
+}
+
+function askAboutUnsent(count) {
+  const dialog = document.querySelector("[data-logout-warning]");
+  dialog.querySelector("[data-unsynced-count]").textContent = count;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) =>
+    dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true }),
+  );
+}
+
+/** The server also sends Clear-Site-Data; browsers without it are emptied here. */
+async function wipePhone() {
+  await outbox.wipe();
+  for (const name of await caches.keys()) {
+    if (name.startsWith("xg-")) await caches.delete(name);
+  }
+  for (const registration of await navigator.serviceWorker.getRegistrations()) {
+    await registration.unregister();
+  }
+}
+
+// --- start ------------------------------------------------------------------------------------
+
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/sw.js", { scope: "/" });
+}
+startReplay();
+const prepare = document.querySelector("[data-prepare]");
+if (prepare) {
+  prepare.querySelector("[data-prepare-start]").addEventListener("click", () => prepareForRounds(prepare));
+  showLastPrepared(prepare);
+}
+document.querySelector("[data-logout]")?.addEventListener("submit", logOut);

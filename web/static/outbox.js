@@ -1,0 +1,277 @@
+// 学工随行 outbox: entries saved without a connection wait in IndexedDB until the server has
+// acknowledged them (POST /sync/push). One module for both sides: pages load it with a
+// <script> tag, the service worker with importScripts(); both load idb's UMD build first.
+//
+// An item is a mutation as /sync/push takes it, plus what the phone needs to show it:
+//   { id, op, kind, form, base_revision, schema_version, recorded_at, mutation_no,
+//     label, status: "pending" | "conflict" | "rejected", reason }
+// `form` holds the form's fields exactly as the HTML form posts them (the server maps them
+// with the kind's own form mapping); fields whose names start with "_" are for the phone
+// (CSRF token, kind, form version, label) and are not sent.
+(function (scope) {
+  "use strict";
+
+  const DB_NAME = "xuegong";
+  const DB_VERSION = 1;
+  const PUSH_URL = "/sync/push";
+  const BATCH_SIZE = 20; // small batches: a corridor link may carry only a little at a time
+  const PUSH_TIMEOUT_MS = 20000; // a push slower than this is treated as no connection
+  const CHANNEL = "xg-outbox"; // BroadcastChannel: every page redraws its badge on a change
+  const SYNC_LOCK = "xg-outbox-sync"; // Web Lock: one replay at a time (pages and worker)
+  const LABELS = { pending: "待同步", conflict: "冲突", rejected: "被拒绝" };
+
+  let dbPromise = null;
+  let running = null; // the replay in progress, where Web Locks are missing
+  const announcer = new BroadcastChannel(CHANNEL);
+
+  // --- storage ----------------------------------------------------------------------------
+
+  function openDb() {
+    dbPromise ??= scope.idb.openDB(DB_NAME, DB_VERSION, {
+      upgrade(db) {
+        const items = db.createObjectStore("outbox", { keyPath: "id" });
+        items.createIndex("mutation_no", "mutation_no", { unique: true });
+        db.createObjectStore("meta"); // device_id, last_mutation_no, last_sync_at, …
+      },
+      // another page or the worker deletes the database (logout): let it go through
+      blocking: close,
+      terminated: () => (dbPromise = null),
+    });
+    return dbPromise;
+  }
+
+  function close() {
+    if (dbPromise) dbPromise.then((db) => db.close()).catch(() => {});
+    dbPromise = null;
+  }
+
+  async function getMeta(key) {
+    return (await openDb()).get("meta", key);
+  }
+
+  async function setMeta(key, value) {
+    await (await openDb()).put("meta", value, key);
+    announce();
+  }
+
+  async function list() {
+    return (await openDb()).getAllFromIndex("outbox", "mutation_no");
+  }
+
+  async function remove(id) {
+    await (await openDb()).delete("outbox", id);
+    announce();
+  }
+
+  async function summary() {
+    const items = await list();
+    const pending = items.filter((item) => item.status === "pending").length;
+    return {
+      pending,
+      problems: items.length - pending,
+      loginExpired: Boolean(await getMeta("login_expired")),
+      lastSyncAt: await getMeta("last_sync_at"),
+    };
+  }
+
+  /** Delete the whole database (logout on a shared phone). */
+  async function wipe() {
+    close();
+    await scope.idb.deleteDB(DB_NAME);
+    announce();
+  }
+
+  // --- adding a saved form ----------------------------------------------------------------
+
+  function formFields(formData) {
+    const fields = {};
+    const phone = {};
+    for (const [name, value] of formData.entries()) {
+      if (typeof value !== "string") continue; // these forms have no file fields
+      const target = name.startsWith("_") ? phone : fields;
+      target[name] = name in target ? [].concat(target[name], value) : value;
+    }
+    return { fields, phone };
+  }
+
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+  /** Queue a saved form (FormData); returns the item. The same save twice is stored once. */
+  async function add(formData) {
+    const { fields, phone } = formFields(formData);
+    const db = await openDb();
+    // one transaction: the mutation number is taken and the item stored together
+    const tx = db.transaction(["outbox", "meta"], "readwrite");
+    const meta = tx.objectStore("meta");
+    const items = tx.objectStore("outbox");
+    const deviceId = (await meta.get("device_id")) || scope.crypto.randomUUID();
+    const mutationNo = ((await meta.get("last_mutation_no")) || 0) + 1;
+    // the page puts a fresh UUIDv7 into entry_id; random ids only cover a form without one
+    let id = UUID.test(fields.entry_id || "") ? fields.entry_id : scope.crypto.randomUUID();
+    const earlier = await items.get(id);
+    if (earlier && JSON.stringify(earlier.form) === JSON.stringify(fields)) {
+      await tx.done;
+      return earlier;
+    }
+    if (earlier) id = scope.crypto.randomUUID(); // an id reused for other content: keep both
+    fields.entry_id = id;
+    const item = {
+      id,
+      op: "create",
+      kind: phone._kind,
+      form: fields,
+      base_revision: null,
+      schema_version: Number(phone._schema_version) || 1,
+      recorded_at: new Date().toISOString(),
+      mutation_no: mutationNo,
+      label: phone._label || phone._kind,
+      status: "pending",
+      reason: null,
+    };
+    await Promise.all([
+      meta.put(deviceId, "device_id"),
+      meta.put(mutationNo, "last_mutation_no"),
+      items.add(item),
+      tx.done,
+    ]);
+    announce();
+    return item;
+  }
+
+  // --- replay -----------------------------------------------------------------------------
+
+  /**
+   * Send the pending items, oldest first, one batch at a time. Resolves to
+   * { state, sent } with state "done" (nothing pending left), "offline" (no connection or
+   * server trouble: retry later), "login" (session expired: kept until the user logs in),
+   * "refused" (the server refused the request itself, e.g. 403: kept, shown) or "busy".
+   */
+  function sync() {
+    if (scope.navigator.locks) {
+      return scope.navigator.locks.request(SYNC_LOCK, { ifAvailable: true }, (lock) =>
+        lock ? pushAll() : { state: "busy", sent: 0 },
+      );
+    }
+    running ??= pushAll().finally(() => (running = null));
+    return running;
+  }
+
+  async function pushAll() {
+    let sent = 0;
+    let batchSize = BATCH_SIZE;
+    for (;;) {
+      const batch = (await list()).filter((i) => i.status === "pending").slice(0, batchSize);
+      if (!batch.length) return finish({ state: "done", sent });
+      const answer = await push(batch);
+      if (answer.state === "refused" && [413, 422].includes(answer.status)) {
+        if (batchSize > 1) {
+          batchSize = 1; // find the one item the server cannot take
+          continue;
+        }
+        await settle(batch, [{ id: batch[0].id, status: "rejected", reason: answer.reason }]);
+        continue;
+      }
+      if (answer.state !== "ok") return finish({ ...answer, sent });
+      const left = await settle(batch, answer.results);
+      sent += batch.length - left;
+      if (left === batch.length) return finish({ state: "refused", sent }); // no progress
+    }
+  }
+
+  async function push(batch) {
+    const deviceId = await getMeta("device_id");
+    let response;
+    try {
+      response = await fetch(PUSH_URL, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ device_id: deviceId, mutations: batch.map(mutation) }),
+        signal: AbortSignal.timeout(PUSH_TIMEOUT_MS),
+      });
+    } catch {
+      return { state: "offline" };
+    }
+    // 401, or a detour to the login page: the session is gone, the items stay
+    if (response.status === 401 || response.redirected) {
+      await setMeta("login_expired", true);
+      return { state: "login" };
+    }
+    if (response.status >= 500) return { state: "offline" };
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const reason = body.detail || `服务器拒绝了这条记录（${response.status}）。`;
+      return { state: "refused", status: response.status, reason };
+    }
+    await setMeta("login_expired", false);
+    await setMeta("last_sync_at", new Date().toISOString());
+    return { state: "ok", results: body.results || [] };
+  }
+
+  function mutation(item) {
+    const { label, status, reason, ...sent } = item; // the phone's own fields stay here
+    return sent;
+  }
+
+  /** Apply the server's answers; returns how many items of the batch are still pending. */
+  async function settle(batch, results) {
+    const db = await openDb();
+    const tx = db.transaction("outbox", "readwrite");
+    const byId = new Map(batch.map((item) => [item.id, item]));
+    for (const result of results) {
+      const item = byId.get(result.id);
+      if (!item) continue;
+      byId.delete(result.id);
+      if (result.status === "applied" || result.status === "duplicate") {
+        tx.store.delete(item.id); // acknowledged: only now may it leave the phone
+      } else if (result.status === "conflict" || result.status === "rejected") {
+        // permanent: shown with the server's reason, not sent again
+        tx.store.put({ ...item, status: result.status, reason: result.reason || null });
+      } else {
+        byId.set(item.id, item); // an answer we do not know: keep it pending
+      }
+    }
+    await tx.done;
+    announce();
+    return byId.size;
+  }
+
+  function finish(result) {
+    announce();
+    return result;
+  }
+
+  // --- telling pages ----------------------------------------------------------------------
+
+  function announce() {
+    announcer.postMessage("changed");
+  }
+
+  /** Call `listener` whenever the outbox changes, in this page, another one or the worker. */
+  function onChange(listener) {
+    new BroadcastChannel(CHANNEL).addEventListener("message", () => listener());
+  }
+
+  /** "19:40" today, "11-24 19:40" another day (the phone's own clock and time zone). */
+  function formatTime(value) {
+    const when = new Date(value);
+    const pad = (n) => String(n).padStart(2, "0");
+    const time = `${pad(when.getHours())}:${pad(when.getMinutes())}`;
+    if (when.toDateString() === new Date().toDateString()) return time;
+    return `${pad(when.getMonth() + 1)}-${pad(when.getDate())} ${time}`;
+  }
+
+  scope.xgOutbox = {
+    add,
+    list,
+    remove,
+    summary,
+    sync,
+    getMeta,
+    setMeta,
+    wipe,
+    onChange,
+    formatTime,
+    LABELS,
+  };
+})(self);

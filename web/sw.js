@@ -1,0 +1,260 @@
+// 学工随行 service worker: the app shell, pages kept for offline use, and saves made without
+// a connection caught into the outbox (web/static/outbox.js). Hand-written; read it top down.
+//
+// Pages: network first; after PAGE_TIMEOUT_MS the cached copy, marked "离线 · 数据截至 …";
+// then the offline page (for a door label: the "not prepared" page). Static files: cache
+// first. A form post carrying `_kind` that cannot reach the server goes to the outbox and is
+// answered at once. htmx fragments and JSON are never cached.
+
+const VERSION = "v1"; // bump whenever a SHELL file changes: the new worker precaches it again
+const SHELL_CACHE = `xg-shell-${VERSION}`;
+// pages kept for offline use (准备巡查 and pages visited); they survive worker updates
+const PAGES_CACHE = "xg-pages-v1";
+const OWN_CACHE = /^xg-/; // caches this worker may delete; anything else is not ours
+
+const OFFLINE_PAGE = "/offline";
+const DOOR_NOT_PREPARED = "/offline/door";
+const SAVED_FRAGMENT = "/offline/saved";
+const OUTBOX_PAGE = "/outbox";
+const SHELL = [
+  "/static/htmx.min.js",
+  "/static/app.css",
+  "/static/app.js",
+  "/static/outbox.js",
+  "/static/npm/idb/umd.js",
+  "/static/npm/uuidv7/index.js",
+  OFFLINE_PAGE,
+  DOOR_NOT_PREPARED,
+  SAVED_FRAGMENT,
+  OUTBOX_PAGE,
+];
+const DOOR_PATH = /^\/d\//; // door labels: /d/<token>
+
+const PAGE_TIMEOUT_MS = 3000; // a corridor with one bar: show the cached page instead
+const SAVE_TIMEOUT_MS = 10000; // a save slower than this goes to the outbox (sent once later)
+const PREPARE_PARALLEL = 4; // pages fetched at once while preparing for rounds
+const SYNC_TAG = "xg-outbox"; // Background Sync (Chromium); pages replay on their own too
+
+importScripts("/static/npm/idb/umd.js", "/static/outbox.js");
+
+// --- life cycle ---------------------------------------------------------------------------
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(precache().then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(dropOldCaches().then(() => self.clients.claim()));
+});
+
+async function precache() {
+  const cache = await caches.open(SHELL_CACHE);
+  // "reload": from the server, not from the browser's HTTP cache
+  await cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" })));
+}
+
+async function dropOldCaches() {
+  const keep = [SHELL_CACHE, PAGES_CACHE];
+  const names = await caches.keys();
+  await Promise.all(
+    names.filter((n) => OWN_CACHE.test(n) && !keep.includes(n)).map((n) => caches.delete(n)),
+  );
+}
+
+// --- requests -----------------------------------------------------------------------------
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (request.method === "POST" && isFormPost(request)) {
+    event.respondWith(save(request));
+  } else if (request.method !== "GET") {
+    return; // JSON posts (/sync/push) go to the network untouched
+  } else if (url.pathname.startsWith("/static/")) {
+    event.respondWith(cacheFirst(request));
+  } else if (request.mode === "navigate" || isPageRequest(request)) {
+    event.respondWith(page(event));
+  }
+  // anything else (htmx fragments, JSON such as /rounds/plan) is never cached
+});
+
+function isFormPost(request) {
+  const type = request.headers.get("Content-Type") || "";
+  return type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/");
+}
+
+function isPageRequest(request) {
+  const accept = request.headers.get("Accept") || "";
+  return accept.includes("text/html") && !request.headers.has("HX-Request");
+}
+
+async function cacheFirst(request) {
+  const cached = await caches.match(request, { ignoreVary: true });
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok && response.type === "basic") {
+    const cache = await caches.open(SHELL_CACHE);
+    await cache.put(request, response.clone());
+  }
+  return response;
+}
+
+async function page(event) {
+  const request = event.request;
+  // pages with a query (/records?saved=…) are one-offs: not worth a cache entry each
+  const worthKeeping = !new URL(request.url).search;
+  const fromNetwork = fetch(request).then(async (response) => {
+    if (worthKeeping && keepable(response)) {
+      const cache = await caches.open(PAGES_CACHE);
+      await cache.put(request, response.clone());
+    }
+    return response;
+  });
+  event.waitUntil(fromNetwork.catch(() => {})); // a late answer still refreshes the cache
+  try {
+    const response = await within(PAGE_TIMEOUT_MS, fromNetwork);
+    if (response.status < 500) return response; // redirects to /login, 403 and 404 included
+    return (await cachedPage(request)) || response;
+  } catch {
+    // no connection, or too slow
+  }
+  return (await cachedPage(request)) || fallbackPage(request);
+}
+
+/** Only full pages answered by us, as they are: no redirects, errors or fragments. */
+function keepable(response) {
+  return (
+    response.ok &&
+    response.type === "basic" &&
+    !response.redirected &&
+    (response.headers.get("Content-Type") || "").startsWith("text/html")
+  );
+}
+
+async function cachedPage(request) {
+  const path = new URL(request.url).pathname;
+  if (SHELL.includes(path)) {
+    // shell pages show the phone's own data (outbox): no "data as of" mark; ?saved=… ignored
+    return caches.match(request, { ignoreVary: true, ignoreSearch: true });
+  }
+  const cached = await caches.match(request, { ignoreVary: true });
+  return cached && markOffline(cached);
+}
+
+/** The cached page with a visible "离线 · 数据截至 HH:MM" line at the top of its body. */
+async function markOffline(response) {
+  const rendered = response.headers.get("Date");
+  const asOf = rendered ? self.xgOutbox.formatTime(rendered) : "未知";
+  const banner = `<p class="offline-banner" role="status" data-offline-copy>离线 · 数据截至 ${asOf}</p>`;
+  const html = (await response.text()).replace(/<body[^>]*>/i, (tag) => tag + banner);
+  return new Response(html, {
+    status: response.status,
+    headers: { "Content-Type": "text/html; charset=utf-8" },
+  });
+}
+
+async function fallbackPage(request) {
+  const path = new URL(request.url).pathname;
+  const page = await caches.match(DOOR_PATH.test(path) ? DOOR_NOT_PREPARED : OFFLINE_PAGE);
+  return page || new Response("离线：这个页面没有缓存。", { status: 503 });
+}
+
+function within(ms, promise) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    promise.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
+}
+
+// --- saving a form: server first, the outbox when it cannot be reached --------------------
+
+async function save(request) {
+  const form = await request
+    .clone()
+    .formData()
+    .catch(() => null);
+  if (!form || !form.has("_kind")) return passThrough(request); // login, logout …
+  let response = null;
+  try {
+    response = await within(SAVE_TIMEOUT_MS, fetch(request));
+    // taken (2xx, a redirect), or its content refused: the answer shows why, beside the form
+    if (response.status < 400 || response.status === 400 || response.status === 422) {
+      return response;
+    }
+  } catch {
+    // no connection, or too slow: if it did arrive, the replay is answered "duplicate"
+  }
+  // also 401 (login expired), 403, 5xx: what was written must not be lost
+  const item = await self.xgOutbox.add(form);
+  await self.registration.sync?.register(SYNC_TAG).catch(() => {});
+  return savedAnswer(request, item);
+}
+
+async function savedAnswer(request, item) {
+  if (request.headers.has("HX-Request")) {
+    const fragment = await caches.match(SAVED_FRAGMENT);
+    const html = fragment ? await fragment.text() : "<p class='ok'>已离线保存，联网后自动同步</p>";
+    return new Response(html, { headers: { "Content-Type": "text/html; charset=utf-8" } });
+  }
+  // a plain form post: show it in the outbox list, as the server would redirect (303)
+  const target = new URL(OUTBOX_PAGE, self.location.origin);
+  target.searchParams.set("saved", item.id);
+  return Response.redirect(target.href, 303);
+}
+
+async function passThrough(request) {
+  try {
+    return await fetch(request);
+  } catch (error) {
+    if (request.mode !== "navigate") throw error;
+    return fallbackPage(request);
+  }
+}
+
+// --- replay and preparing for rounds -------------------------------------------------------
+
+self.addEventListener("sync", (event) => {
+  if (event.tag === SYNC_TAG) event.waitUntil(replay());
+});
+
+async function replay() {
+  const result = await self.xgOutbox.sync();
+  // still no connection: fail, so the browser tries again later (a login waits for the user)
+  if (result.state === "offline") throw new Error("the outbox is not sent yet");
+}
+
+self.addEventListener("message", (event) => {
+  const [port] = event.ports;
+  if (event.data?.type === "prepare" && port) {
+    event.waitUntil(prepare(event.data.items, port));
+  }
+});
+
+/** Fetch and keep every page of the plan; tell the page how far it got. */
+async function prepare(items, port) {
+  const cache = await caches.open(PAGES_CACHE);
+  const queue = [...items];
+  const failed = [];
+  let done = 0;
+  async function fetchNext() {
+    for (let item = queue.shift(); item; item = queue.shift()) {
+      if (!(await keepPage(cache, item.url))) failed.push(item.url);
+      done += 1;
+      port.postMessage({ type: "progress", done, total: items.length });
+    }
+  }
+  await Promise.all(Array.from({ length: PREPARE_PARALLEL }, fetchNext));
+  port.postMessage({ type: "done", total: items.length, failed });
+}
+
+async function keepPage(cache, url) {
+  try {
+    const response = await fetch(url, { cache: "no-store", headers: { Accept: "text/html" } });
+    if (!keepable(response)) return false;
+    await cache.put(url, response);
+    return true;
+  } catch {
+    return false;
+  }
+}
