@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from server import scope
-from server.entries import Kind, Placement, Rejected, register, text
-from server.models import Bed, Entry, Escalation, Room, SchoolClass, Student, User
+from server.entries import Kind, Placement, Rejected, Written, register, remembered, text
+from server.models import Bed, Escalation, Room, SchoolClass, Student, User
 
 KIND = "dorm_visit"
 
@@ -52,12 +52,15 @@ def _room_department(db: Session, room_id: int) -> int | None:
 
 def check(db: Session, user: User, payload: dict) -> Placement:
     room_id = payload.get("room_id")
-    if not isinstance(room_id, int) or db.get(Room, room_id) is None:
+    if not isinstance(room_id, int) or isinstance(room_id, bool):
         raise Rejected("宿舍不存在。")
-    if not db.scalar(select(Room.id).where(Room.id == room_id, scope.room_condition(user))):
+    where = remembered(db, ("room_scope", user.id, room_id), lambda: _room_scope(db, user, room_id))
+    if where == "missing":
+        raise Rejected("宿舍不存在。")
+    if where == "outside":
         raise Rejected("这个宿舍不在您的工作范围内。")
 
-    living_here = {s.id for _, s in residents(db, room_id)}
+    living_here = remembered(db, ("residents", room_id), lambda: _resident_ids(db, room_id))
     presence = payload.get("presence") or {}
     if not isinstance(presence, dict):
         raise Rejected("在寝情况格式不正确。")
@@ -97,13 +100,32 @@ def check(db: Session, user: User, payload: dict) -> Placement:
     return Placement(
         cleaned,
         room_id=room_id,
-        department_id=user.department_id or _room_department(db, room_id),
+        department_id=user.department_id
+        or remembered(db, ("room_department", room_id), lambda: _room_department(db, room_id)),
     )
 
 
-def raise_concern(db: Session, entry: Entry) -> None:
+def _room_scope(db: Session, user: User, room_id: int) -> str:
+    if db.get(Room, room_id) is None:
+        return "missing"
+    if not db.scalar(select(Room.id).where(Room.id == room_id, scope.room_condition(user))):
+        return "outside"
+    return "inside"
+
+
+def _resident_ids(db: Session, room_id: int) -> set[int]:
+    return set(
+        db.scalars(
+            select(Bed.student_id).where(Bed.room_id == room_id, Bed.student_id.is_not(None))
+        )
+    )
+
+
+def raise_concern(db: Session, entry: Written) -> None:
     """Open an escalation for a visit with a concern (once per entry; an edit updates it)."""
     concern = entry.payload.get("concern") if not entry.deleted else None
+    if concern is None and entry.revision == 1:
+        return  # a new visit without a concern: there is nothing to open or withdraw
     existing = db.scalar(select(Escalation).where(Escalation.entry_id == entry.id))
     if concern is None:
         if existing is not None and existing.status == "open":
@@ -152,4 +174,6 @@ def from_form(form: dict) -> dict:
     }
 
 
-register(Kind(name=KIND, label="宿舍走访", check=check, after_write=raise_concern, from_form=from_form))
+register(
+    Kind(name=KIND, label="宿舍走访", check=check, after_write=raise_concern, from_form=from_form)
+)

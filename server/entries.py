@@ -8,8 +8,11 @@ class, department) or raises `Rejected` with a reason the user can read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -36,13 +39,35 @@ class Placement:
     department_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """An entry as just stored, as a kind's `after_write` sees it (a batch writes rows, not
+    ORM objects, so both write paths hand over this view)."""
+
+    id: uuid.UUID
+    revision: int
+    deleted: bool
+    payload: dict
+    author_id: int
+    department_id: int | None = None
+    room_id: int | None = None
+    class_id: int | None = None
+
+    @classmethod
+    def of(cls, entry: Entry) -> Written:
+        return cls(
+            entry.id, entry.revision, entry.deleted, entry.payload, entry.author_id,
+            entry.department_id, entry.room_id, entry.class_id,
+        )  # fmt: skip
+
+
 @dataclass
 class Kind:
     name: str
     label: str  # shown in lists, Chinese
     check: Callable[[Session, User, dict], Placement]
     # runs after the entry row is written, inside the same transaction (escalations …)
-    after_write: Callable[[Session, Entry], None] = field(default=lambda db, entry: None)
+    after_write: Callable[[Session, Written], None] = field(default=lambda db, written: None)
     schema_versions: tuple[int, ...] = (1,)
     # maps the fields of the kind's HTML form to its payload: the phone's outbox stores what
     # the form posted and the server maps it, so the mapping exists once
@@ -72,3 +97,26 @@ def text(payload: dict, key: str, *, label: str) -> str:
     if len(value) > MAX_TEXT_CHARS:
         raise Rejected(f"{label}太长（最多 {MAX_TEXT_CHARS} 字）。")
     return value
+
+
+@contextmanager
+def batch_memo(db: Session) -> Iterator[None]:
+    """While a batch is applied, `remembered` answers a repeated lookup from memory.
+
+    A phone's batch names the same few rooms and classes again and again; their scope and
+    residents do not change within one request's transaction."""
+    db.info["batch_memo"] = {}
+    try:
+        yield
+    finally:
+        db.info.pop("batch_memo", None)
+
+
+def remembered(db: Session, key: tuple, look_up: Callable[[], Any]) -> Any:
+    """`look_up()`, or its answer from earlier in the same batch (see `batch_memo`)."""
+    memo = db.info.get("batch_memo")
+    if memo is None:
+        return look_up()
+    if key not in memo:
+        memo[key] = look_up()
+    return memo[key]

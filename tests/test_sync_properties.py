@@ -94,10 +94,11 @@ def test_random_histories_keep_every_entry_once(counselor, sessionmaker, history
     answered: set[tuple[str, int]] = set()
     with sessionmaker() as db:
         for phone, batch in arrival:
-            for m in batch:
+            # as /sync/push does: the whole batch at once
+            outcomes = merge.apply_batch(db, db.merge(user, load=False), batch)
+            for m, outcome in zip(batch, outcomes, strict=True):
                 first_time = (m.device_id, m.mutation_no) not in answered
                 answered.add((m.device_id, m.mutation_no))
-                outcome = merge.apply(db, db.merge(user, load=False), m)
                 if first_time and outcome.status == "applied":
                     applied[m.id] = applied.get(m.id, 0) + 1
                 if first_time and outcome.status == "conflict":
@@ -133,3 +134,71 @@ def test_random_histories_keep_every_entry_once(counselor, sessionmaker, history
     ):  # the pull stream, replayed in order, ends at the server's state
         pulled[uuid.UUID(change["id"])] = (change["revision"], change["deleted"], change["payload"])
     assert {k: v for k, v in pulled.items() if k in set(ids)} == server_state
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    earlier=st.lists(step, max_size=3),
+    batch=st.lists(
+        st.tuples(step, st.booleans(), st.booleans()),  # (step, repeat its id, reuse a number)
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_a_batch_answers_as_its_mutations_one_by_one(counselor, sessionmaker, earlier, batch):
+    """apply_batch (the fast path of /sync/push) gives the same answers, and leaves the same
+    entries, as applying the same mutations one at a time in order."""
+    user, _, places = counselor
+    ids = [new_entry_id() for _ in range(ENTRIES)]
+    phone = str(uuid.uuid4())
+    number = 0
+
+    def to_mutation(op: str, k: int, stars: int, *, base: int = 1) -> merge.Mutation:
+        nonlocal number
+        number += 1
+        room = places["foreign"] if op == "foreign" else places["room"]
+        payload = {"room_id": room, "presence": {}, "stars": stars or None, "issues": []}
+        return merge.Mutation(
+            id=new_entry_id() if op == "foreign" else ids[k],
+            op="create" if op == "foreign" else op,
+            kind="dorm_visit",
+            payload=payload,
+            base_revision=base,
+            device_id=phone,
+            mutation_no=number,
+        )
+
+    mutations = []
+    for (op, k, stars), repeat_id, reuse_number in batch:
+        m = to_mutation(op, k, stars)
+        if repeat_id and mutations:
+            m.id = mutations[-1].id  # the same entry again within the batch
+        if reuse_number and mutations:
+            m.mutation_no = mutations[0].mutation_no  # a number already in this batch
+        mutations.append(m)
+
+    def state(db) -> dict:
+        return {
+            e.id: (e.revision, e.deleted, e.payload)
+            for e in db.scalars(select(Entry).where(Entry.id.in_(ids)))
+        }
+
+    with sessionmaker() as db:
+        me = db.merge(user, load=False)
+        for m in [to_mutation(*s) for s in earlier]:  # what the server held before the batch
+            merge.apply(db, me, m)
+        db.flush()
+        answers = {}
+        for how in ("one by one", "together"):
+            with db.begin_nested() as attempt:
+                if how == "together":
+                    outcomes = merge.apply_batch(db, me, mutations)
+                else:
+                    outcomes = [merge.apply(db, me, m) for m in mutations]
+                answers[how] = (
+                    [(o.id, o.status, o.revision, o.reason) for o in outcomes],
+                    state(db),
+                )
+                attempt.rollback()
+        db.rollback()
+    assert answers["together"] == answers["one by one"]

@@ -122,18 +122,22 @@ def push(request: Request[User, dict, object], db: Session, data: PushIn) -> Pus
         raise HTTPException(status_code=413, detail=f"一次最多同步 {MAX_BATCH} 条，请分批发送。")
     if not 0 < len(data.device_id) <= 64:
         raise ValidationException("设备编号格式不正确。")
-    results = []
-    for m in data.mutations:
+    outcomes: dict[int, merge.Outcome] = {}
+    readable: dict[int, merge.Mutation] = {}
+    for position, m in enumerate(data.mutations):
         try:
-            mutation = _mutation(m, data.device_id)
+            readable[position] = _mutation(m, data.device_id)
         except Rejected as exc:
-            outcome = merge.Outcome(m.id, "rejected", reason=exc.reason)
-        else:
-            outcome = merge.apply(db, request.user, mutation)
+            outcomes[position] = merge.Outcome(m.id, "rejected", reason=exc.reason)
+    applied = merge.apply_batch(db, request.user, list(readable.values()))
+    outcomes.update(zip(readable, applied, strict=True))
+    db.commit()
+    results = []
+    for position, m in enumerate(data.mutations):
+        outcome = outcomes[position]
         results.append(
             Result(m.id, m.mutation_no, outcome.status, outcome.revision, outcome.reason)
         )
-    db.commit()
     return PushOut(results=results, cursor=db.get(ChangeCounter, 1).value)
 
 

@@ -11,6 +11,11 @@ A mutation creates, updates or deletes one entry. The answer is one of:
 Each mutation runs in its own savepoint, so one bad entry never blocks the rest of a batch.
 A conflict keeps the losing version in `conflicts` for its author. A phone numbers its
 mutations; a number seen before is answered from `device_mutations` without redoing it.
+
+A phone's batch (`apply_batch`) gives the same answers as applying its mutations one by one,
+in far fewer statements: the creates of new entries, the bulk of any replay, are checked in
+Python against lookups made once per batch and inserted together; everything else (edits,
+deletes, retries, a create racing another request) takes the one-by-one path.
 """
 
 from __future__ import annotations
@@ -20,11 +25,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.entries import Rejected, kind_of
+from server.entries import Kind, Placement, Rejected, Written, batch_memo, kind_of
 from server.models import ChangeCounter, Conflict, DeviceMutation, Entry, EntryRevision, User
 
 Op = Literal["create", "update", "delete"]
@@ -91,6 +96,118 @@ def apply(db: Session, user: User, mutation: Mutation) -> Outcome:
     return outcome
 
 
+def apply_batch(db: Session, user: User, mutations: list[Mutation]) -> list[Outcome]:
+    """Apply a batch in order, one outcome per mutation; the caller commits.
+
+    The answers are those of `apply` called on each mutation in turn. Creates of ids the
+    server has not seen go first, together; they cannot depend on anything else in the batch
+    (each is the first mention of its id and of its mutation number), and everything that
+    mentions one of them again comes later in the batch and takes the one-by-one path after.
+    """
+    outcomes: dict[int, Outcome] = {}
+    with batch_memo(db):
+        fresh = _fresh_creates(db, mutations)
+        if fresh:
+            try:
+                with db.begin_nested():
+                    outcomes.update(_create_together(db, user, fresh))
+            except IntegrityError:
+                # another request stored one of these ids or numbers a moment ago: the
+                # one-by-one path answers it as a retry
+                outcomes.clear()
+        for position, mutation in enumerate(mutations):
+            if position not in outcomes:
+                outcomes[position] = apply(db, user, mutation)
+    return [outcomes[position] for position in range(len(mutations))]
+
+
+def _fresh_creates(db: Session, mutations: list[Mutation]) -> dict[int, Mutation]:
+    """The creates that are the first mention of a new id and of an unseen mutation number."""
+    ids = {m.id for m in mutations}
+    stored = set(db.scalars(select(Entry.id).where(Entry.id.in_(ids))))
+    numbers: dict[str, set[int]] = {}
+    for m in mutations:
+        if m.device_id is not None and m.mutation_no is not None:
+            numbers.setdefault(m.device_id, set()).add(m.mutation_no)
+    seen = set()
+    for device_id, device_numbers in numbers.items():  # one phone per push
+        seen.update(
+            (device_id, number)
+            for number in db.scalars(
+                select(DeviceMutation.mutation_no).where(
+                    DeviceMutation.device_id == device_id,
+                    DeviceMutation.mutation_no.in_(device_numbers),
+                )
+            )
+        )
+    fresh: dict[int, Mutation] = {}
+    mentioned: set = set()
+    for position, m in enumerate(mutations):
+        number = (m.device_id, m.mutation_no) if m.mutation_no is not None else None
+        if (
+            m.op == "create"
+            and m.id not in stored
+            and m.id not in mentioned
+            and (number is None or (number not in seen and number not in mentioned))
+        ):
+            fresh[position] = m
+        mentioned.add(m.id)
+        if number is not None:
+            mentioned.add(number)
+    return fresh
+
+
+def _create_together(db: Session, user: User, fresh: dict[int, Mutation]) -> dict[int, Outcome]:
+    outcomes: dict[int, Outcome] = {}
+    checked: list[tuple[int, Mutation, Kind, Placement]] = []
+    for position, m in fresh.items():
+        try:
+            kind, placement = _checked(db, user, m)
+        except Rejected as exc:
+            outcomes[position] = Outcome(m.id, "rejected", reason=exc.reason)
+        else:
+            checked.append((position, m, kind, placement))
+
+    numbers = next_change_numbers(db, len(checked)) if checked else range(0)
+    rows = [
+        _new_row(user, m, kind, placement, seq)
+        for (_, m, kind, placement), seq in zip(checked, numbers, strict=True)
+    ]
+    # core inserts of plain rows: building ORM objects cost more than the inserts themselves
+    connection = db.connection()
+    if rows:
+        connection.execute(insert(Entry.__table__), rows)
+        connection.execute(
+            insert(EntryRevision.__table__),
+            [
+                {"entry_id": r["id"], "revision": 1, "payload": r["payload"], "deleted": False,
+                 "author_id": user.id}
+                for r in rows
+            ],
+        )  # fmt: skip
+    for (position, m, kind, _), row in zip(checked, rows, strict=True):
+        kind.after_write(db, Written(**{k: row[k] for k in Written.__slots__}))
+        outcomes[position] = Outcome(m.id, "applied", revision=1)
+
+    remembered = [
+        {
+            "device_id": m.device_id,
+            "mutation_no": m.mutation_no,
+            "entry_id": m.id,
+            "status": outcomes[position].status,
+            "revision": outcomes[position].revision,
+            "reason": outcomes[position].reason,
+            "author_id": user.id,
+        }
+        for position, m in fresh.items()
+        if m.device_id is not None and m.mutation_no is not None
+    ]
+    if remembered:
+        connection.execute(insert(DeviceMutation.__table__), remembered)
+    db.flush()
+    return outcomes
+
+
 def _seen_before(db: Session, m: Mutation) -> Outcome | None:
     """A mutation number this phone has sent before: answer what was answered then.
 
@@ -124,12 +241,46 @@ def _remember(db: Session, user: User, m: Mutation, outcome: Outcome) -> None:
 
 
 def next_change_number(db: Session) -> int:
-    return db.execute(
+    return next_change_numbers(db, 1)[0]
+
+
+def next_change_numbers(db: Session, count: int) -> range:
+    """`count` consecutive change numbers. The counter row stays locked until commit, so
+    numbers are handed out in commit order and a pull never skips a change."""
+    last = db.execute(
         update(ChangeCounter)
         .where(ChangeCounter.id == 1)
-        .values(value=ChangeCounter.value + 1)
+        .values(value=ChangeCounter.value + count)
         .returning(ChangeCounter.value)
     ).scalar_one()
+    return range(last - count + 1, last + 1)
+
+
+def _checked(db: Session, user: User, m: Mutation) -> tuple[Kind, Placement]:
+    kind = kind_of(m.kind)
+    if m.schema_version not in kind.schema_versions:
+        raise Rejected(f"表单版本 {m.schema_version} 已不受支持，请刷新页面后重新填写。")
+    return kind, kind.check(db, user, m.payload)
+
+
+def _new_row(user: User, m: Mutation, kind: Kind, placement: Placement, seq: int) -> dict:
+    """The columns of a new entry (first revision)."""
+    return {
+        "id": m.id,
+        "kind": kind.name,
+        "author_id": user.id,
+        "department_id": placement.department_id
+        if placement.department_id is not None
+        else user.department_id,
+        "room_id": placement.room_id,
+        "class_id": placement.class_id,
+        "payload": placement.payload,
+        "schema_version": m.schema_version,
+        "recorded_at": m.recorded_at or datetime.now(UTC),
+        "revision": 1,
+        "deleted": False,
+        "seq": seq,
+    }
 
 
 def _apply(db: Session, user: User, m: Mutation) -> Outcome:
@@ -142,25 +293,11 @@ def _apply(db: Session, user: User, m: Mutation) -> Outcome:
         if entry is not None:
             return _repeat_of_create(db, user, entry, m)
         placement = kind.check(db, user, m.payload)
-        entry = Entry(
-            id=m.id,
-            kind=kind.name,
-            author_id=user.id,
-            department_id=placement.department_id
-            if placement.department_id is not None
-            else user.department_id,
-            room_id=placement.room_id,
-            class_id=placement.class_id,
-            payload=placement.payload,
-            schema_version=m.schema_version,
-            recorded_at=m.recorded_at or datetime.now(UTC),
-            revision=1,
-            seq=next_change_number(db),
-        )
+        entry = Entry(**_new_row(user, m, kind, placement, next_change_number(db)))
         db.add(entry)
         db.flush()
         _keep_revision(db, entry, user)
-        kind.after_write(db, entry)
+        kind.after_write(db, Written.of(entry))
         return Outcome(m.id, "applied", revision=1)
 
     if entry is None or entry.kind != kind.name:
@@ -198,7 +335,7 @@ def _apply(db: Session, user: User, m: Mutation) -> Outcome:
     entry.seq = next_change_number(db)
     db.flush()
     _keep_revision(db, entry, user)
-    kind.after_write(db, entry)
+    kind.after_write(db, Written.of(entry))
     return Outcome(m.id, "applied", revision=entry.revision)
 
 
