@@ -103,3 +103,24 @@ def escalation_condition(user: User) -> ColumnElement[bool]:
     if user.has(Role.leader) and user.department_id is not None:
         return Escalation.department_id == user.department_id
     return false()
+
+
+def recording_class_condition(user: User) -> ColumnElement[bool]:
+    """SQL condition on SchoolClass: the classes this user checks in person (查课, §1.5).
+
+    Only the class teacher and the counselor who covers the class (§1.10) record attendance
+    checks; leaders, the office and admin read a class's history but record none.
+    """
+    return or_(SchoolClass.class_teacher_id == user.id, SchoolClass.counselor_id == user.id)
+
+
+def class_for(db: Session, user: User, class_id: int, *, to_record: bool = False) -> SchoolClass:
+    """Load a class the user may see (or record checks for): 404 when missing, 403 when not theirs."""
+    school_class = db.get(SchoolClass, class_id)
+    if school_class is None:
+        raise NotFoundException("找不到这个班级。")
+    condition = recording_class_condition(user) if to_record else class_condition(user)
+    if not db.scalar(select(SchoolClass.id).where(SchoolClass.id == class_id, condition)):
+        who = "只有班主任和辅导员可以为本班记录查课" if to_record else "这不是您所带或所管的班级"
+        raise PermissionDeniedException(f"{school_class.name} 不在您的工作范围内：{who}。")
+    return school_class

@@ -1,0 +1,243 @@
+"""检查上课: attendance checks of a class, its history and warnings, and its course roles.
+
+The check form lives at one URL per class without a query (/classes/<id>/attendance/new), so
+准备巡查 can cache it; course, period and date are chosen in the form. It posts to
+/attendance/checks, which writes the entry through the same merge rules as the offline sync.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server import attendance, scope
+from server.models import ClassCourse, Course, SchoolClass, User
+from server.sync import merge
+from server.sync.ids import new_entry_id, parse_entry_id
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+@get("/attendance", name="attendance", sync_to_thread=True)
+def my_classes(request: Request[User, dict, object], db: Session) -> Template:
+    mine, others = attendance.classes_of(db, request.user)
+    return Template(
+        "attendance.html", context={"mine": mine, "others": others, "user": request.user}
+    )
+
+
+@get("/classes/{class_id:int}/attendance/new", name="attendance_form", sync_to_thread=True)
+def attendance_form(request: Request[User, dict, object], db: Session, class_id: int) -> Template:
+    return _form(db, scope.class_for(db, request.user, class_id, to_record=True))
+
+
+@post("/attendance/checks", name="save_attendance", sync_to_thread=True)
+def save_attendance(
+    request: HTMXRequest, db: Session, data: Form
+) -> Template | Redirect | ClientRedirect:
+    """Answers like `save_visit`: 303 (plain post) or a client redirect (htmx) to my records;
+    a refused check comes back as the form with what was marked and why (422)."""
+    payload = attendance.from_form(data)
+    try:
+        entry_id = parse_entry_id(data.get("entry_id", ""))
+    except ValueError:
+        entry_id = new_entry_id()
+    outcome = merge.apply(
+        db,
+        request.user,
+        merge.Mutation(id=entry_id, op="create", kind=attendance.KIND, payload=payload),
+    )
+    db.commit()
+    if outcome.status in ("applied", "duplicate"):
+        saved = f"{request.app.route_reverse('my_records')}?saved={entry_id}"
+        return ClientRedirect(saved) if request.htmx else Redirect(saved, status_code=303)
+    school_class = db.get(SchoolClass, payload["class_id"]) if payload["class_id"] else None
+    if school_class is None:
+        return Template(
+            "error.html",
+            context={"status": 422, "title": "无法保存", "message": outcome.reason},
+            status_code=422,
+        )
+    return _form(
+        db,
+        school_class,
+        error=outcome.reason,
+        typed=payload,
+        entry_id=new_entry_id(),
+        status=422,
+        partial=bool(request.htmx),
+    )
+
+
+@get("/classes/{class_id:int}/attendance", name="attendance_history", sync_to_thread=True)
+def attendance_history(
+    request: Request[User, dict, object], db: Session, class_id: int
+) -> Template:
+    school_class = scope.class_for(db, request.user, class_id)
+    today = scope.today()
+    rows = attendance.history(db, class_id, today)
+    checks = attendance.checks_of(
+        db,
+        class_id,
+        attendance.semester_start(today),
+        today + timedelta(days=attendance.MAX_DAYS_AHEAD),
+    )
+    enrolled = len(rows)
+    return Template(
+        "attendance_history.html",
+        context={
+            "school_class": school_class,
+            "rows": rows,
+            "warnings": attendance.warnings(rows),
+            "checks": [(c, attendance.counts(enrolled, c.payload["marks"])) for c in checks],
+            "courses": {c.id: c.name for c in attendance.courses_of(db, class_id)},
+            "may_record": attendance.may_record(db, request.user, class_id),
+            "semester_start": attendance.semester_start(today),
+            "marks": attendance.MARKS,
+            "periods": attendance.PERIODS,
+            "warning_days": attendance.WARNING_DAYS,
+            "warning_absences": attendance.WARNING_ABSENCES,
+        },
+    )
+
+
+@get("/classes/{class_id:int}/course-roles", name="course_roles", sync_to_thread=True)
+def course_roles(request: Request[User, dict, object], db: Session, class_id: int) -> Template:
+    school_class = scope.class_for(db, request.user, class_id, to_record=True)
+    roles = attendance.course_roles(db, class_id)
+    students = {s.id: s for s in attendance.roster(db, class_id)}
+    return Template(
+        "course_roles.html",
+        context={
+            "school_class": school_class,
+            "courses": attendance.courses_of(db, class_id),
+            "roles": roles,
+            "students": students,
+            "labels": attendance.COURSE_ROLES,
+        },
+    )
+
+
+@get(
+    "/classes/{class_id:int}/course-roles/{course_id:int}",
+    name="course_roles_form",
+    sync_to_thread=True,
+)
+def course_roles_form(
+    request: Request[User, dict, object], db: Session, class_id: int, course_id: int
+) -> Template:
+    school_class = scope.class_for(db, request.user, class_id, to_record=True)
+    return Template(
+        "course_roles_form.html",
+        context={
+            "school_class": school_class,
+            "course": _course_of(db, class_id, course_id),
+            "students": attendance.roster(db, class_id),
+            "roles": attendance.course_roles(db, class_id).get(course_id, {}),
+        },
+    )
+
+
+@post(
+    "/classes/{class_id:int}/course-roles/{course_id:int}/save",
+    name="save_course_roles",
+    sync_to_thread=True,
+)
+def save_course_roles(
+    request: Request[User, dict, object], db: Session, class_id: int, course_id: int, data: Form
+) -> Redirect:
+    scope.class_for(db, request.user, class_id, to_record=True)
+    _course_of(db, class_id, course_id)
+    leaders = data.get("group_leaders") or []
+    leaders = [leaders] if isinstance(leaders, str) else leaders
+    representative = str(data.get("representative") or "")
+    attendance.set_course_roles(
+        db,
+        class_id,
+        course_id,
+        int(representative) if representative.isdigit() else None,
+        {int(s) for s in leaders if str(s).isdigit()},
+    )
+    db.commit()
+    return Redirect(request.app.route_reverse("course_roles", class_id=class_id), status_code=303)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _course_of(db: Session, class_id: int, course_id: int) -> Course:
+    course = db.scalar(
+        select(Course)
+        .join(ClassCourse, ClassCourse.course_id == Course.id)
+        .where(ClassCourse.class_id == class_id, Course.id == course_id)
+    )
+    if course is None:
+        raise NotFoundException("本班没有这门课程。")
+    return course
+
+
+def _form(
+    db: Session,
+    school_class: SchoolClass,
+    *,
+    error: str = "",
+    typed: dict | None = None,
+    entry_id: uuid.UUID | None = None,
+    status: int = 200,
+    partial: bool = False,
+) -> Template:
+    typed = typed or {}
+    students = attendance.roster(db, school_class.id)
+    marks = {k: v for k, v in (typed.get("marks") or {}).items() if v in attendance.MARKS}
+    courses = attendance.courses_of(db, school_class.id)
+    if typed.get("period") == attendance.EVENING:
+        selected_course = None
+    else:
+        selected_course = typed.get("course_id") or (courses[0].id if courses else None)
+    today = scope.today()
+    return Template(
+        "_attendance_form.html" if partial else "attendance_form.html",
+        context={
+            "school_class": school_class,
+            "students": students,
+            "courses": courses,
+            "course_roles": attendance.course_roles(db, school_class.id),
+            "role_labels": attendance.COURSE_ROLES,
+            # made when the form is drawn: posting the same form twice stores one check
+            "entry_id": entry_id or new_entry_id(),
+            "typed": typed,
+            "marked": marks,
+            "counts": attendance.counts(len(students), marks),
+            "error": error,
+            "marks": attendance.MARKS,
+            "periods": attendance.PERIODS,
+            "selected_course": selected_course,
+            # the phone redraws these from its own today (attendance.js): the page may be a
+            # copy cached days ago
+            "today": today,
+            "date_min": today - timedelta(days=attendance.MAX_DAYS_BACK),
+            "date_max": today + timedelta(days=attendance.MAX_DAYS_AHEAD),
+        },
+        status_code=status,
+    )
+
+
+ROUTES = [
+    my_classes,
+    attendance_form,
+    save_attendance,
+    attendance_history,
+    course_roles,
+    course_roles_form,
+    save_course_roles,
+]
