@@ -1,0 +1,277 @@
+"""值班 (guideline §2.4): the roster on phones, missed rounds, swaps, the Excel sheet.
+
+Everyone reads /duty (their own shifts first; cached by 准备巡查 for offline reading) and
+may print the roster; leaders, the office and admins see missed rounds. Building a roster
+is in duty_roster.py. The rules live in server/duty.py and server/swaps.py; these handlers
+parse, call and render.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from io import BytesIO
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from litestar import Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from server import duty, scope, swaps
+from server.auth import requires_leader
+from server.models import DutyShift, Role, SwapRequest, SwapStatus, User
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+MY_SHIFTS_DAYS = 28  # "my shifts" looks four weeks ahead
+MISSED_DAYS = 7  # leaders see missed rounds of the last week
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@get("/duty", name="duty", sync_to_thread=True)
+def duty_page(request: Request[User, dict, object], db: Session, week: str = "") -> Template:
+    """My shifts, today's duty, this week's roster, and the swap requests I am part of."""
+    user = request.user
+    today = scope.today()
+    try:
+        monday, sunday = duty.week_of(duty.parse_date(week) if week else today)
+    except duty.RosterError as e:
+        return _refused(str(e), status=400)
+    department_id = user.department_id  # None: the office and admins see every department
+    mine = db.scalars(
+        select(DutyShift)
+        .options(joinedload(DutyShift.building))
+        .where(
+            DutyShift.staff_id == user.id,
+            DutyShift.date >= today,
+            DutyShift.date < today + timedelta(days=MY_SHIFTS_DAYS),
+        )
+    ).all()
+    week_shifts = duty.shifts_between(db, department_id, monday, sunday)
+    return Template(
+        "duty.html",
+        context={
+            "today": today,
+            "monday": monday,
+            "mine": sorted(mine, key=lambda s: (s.date, duty.SLOTS.index(s.slot))),
+            "today_shifts": duty.shifts_between(db, department_id, today, today),
+            "days": _by_day(duty.period_dates(monday, sunday), week_shifts),
+            "swaps": _swaps_for(db, user),
+            "prev_week": (monday - timedelta(days=7)).isoformat(),
+            "next_week": (monday + timedelta(days=7)).isoformat(),
+            "day_label": duty.day_label,
+            "slots": duty.SLOTS,
+        },
+    )
+
+
+@get("/duty/missed", name="duty_missed", guards=[requires_leader], sync_to_thread=True)
+def missed(request: Request[User, dict, object], db: Session) -> Template:
+    today = scope.today()
+    start = today - timedelta(days=MISSED_DAYS - 1)
+    rounds = duty.missed_rounds(db, request.user.department_id, start, today)
+    return Template(
+        "duty_missed.html",
+        context={"rounds": rounds, "start": start, "today": today, "day_label": duty.day_label},
+    )
+
+
+@get("/duty/roster.xlsx", name="duty_roster_xlsx", sync_to_thread=True)
+def roster_xlsx(
+    request: Request[User, dict, object], db: Session, start: str = "", end: str = ""
+) -> Response:
+    """The roster of a period as an Excel sheet to print (this week by default)."""
+    monday, sunday = duty.week_of(scope.today())
+    try:
+        first, last = (
+            duty.parse_date(start) if start else monday,
+            duty.parse_date(end) if end else sunday,
+        )
+        duty.period_dates(first, last)
+    except duty.RosterError as e:
+        return _refused(str(e), status=400)
+    department = request.user.department
+    shifts = duty.shifts_between(db, request.user.department_id, first, last)
+    book = duty.roster_workbook(department.name if department else "全院", first, last, shifts)
+    out = BytesIO()
+    book.save(out)
+    filename = quote(f"值班表_{first:%Y%m%d}-{last:%Y%m%d}.xlsx")
+    return Response(
+        out.getvalue(),
+        media_type=XLSX,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
+    )
+
+
+# ---------------------------------------------------------------- swap requests
+
+
+@get("/duty/shifts/{shift_id:int}/swap", name="duty_swap_form", sync_to_thread=True)
+def swap_form(request: Request[User, dict, object], db: Session, shift_id: int) -> Template:
+    shift = _own_shift(db, request.user, shift_id)
+    return _swap_form(db, request.user, shift)
+
+
+@post("/duty/swaps", name="duty_swap_ask", sync_to_thread=True)
+def swap_ask(request: Request[User, dict, object], db: Session, data: Form) -> Template | Redirect:
+    shift = _own_shift(db, request.user, _int(data.get("shift_id")) or 0)
+    try:
+        swaps.ask(
+            db,
+            request.user,
+            shift,
+            _int(data.get("colleague_id")),
+            _int(data.get("colleague_shift_id")),
+            str(data.get("note", "")),
+            today=scope.today(),
+        )
+    except duty.RosterError as e:
+        db.rollback()
+        return _swap_form(db, request.user, shift, error=str(e), status=422)
+    db.commit()
+    return Redirect(request.app.route_reverse("duty"), status_code=303)
+
+
+@post("/duty/swaps/{swap_id:int}/answer", name="duty_swap_answer", sync_to_thread=True)
+def swap_answer(
+    request: Request[User, dict, object], db: Session, swap_id: int, data: Form
+) -> Template | Redirect:
+    """The colleague: 同意 (accept) or 拒绝 (refuse)."""
+    swap = _swap(db, swap_id)
+    if swap.colleague_id != request.user.id:
+        raise PermissionDeniedException("只有被邀请换班的同事可以回复这个申请。")
+    try:
+        swaps.answer(swap, data.get("answer") == "accept")
+    except duty.RosterError as e:
+        return _refused(str(e))
+    db.commit()
+    return Redirect(request.app.route_reverse("duty"), status_code=303)
+
+
+@post(
+    "/duty/swaps/{swap_id:int}/decide",
+    name="duty_swap_decide",
+    guards=[requires_leader],
+    sync_to_thread=True,
+)
+def swap_decide(
+    request: Request[User, dict, object], db: Session, swap_id: int, data: Form
+) -> Template | Redirect:
+    """The department leader: 批准 (approve, the roster changes) or 不批准 (reject)."""
+    user, swap = request.user, _swap(db, swap_id)
+    if not scope.sees_everything(user) and swap.department_id != user.department_id:
+        raise PermissionDeniedException("只能审批本系部的换班申请。")
+    try:
+        swaps.decide(db, user, swap, data.get("decision") == "approve")
+    except duty.RosterError as e:
+        db.rollback()
+        return _refused(str(e))
+    db.commit()
+    return Redirect(request.app.route_reverse("duty"), status_code=303)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _refused(message: str, status: int = 422) -> Template:
+    return Template(
+        "error.html",
+        context={"status": status, "title": "无法完成", "message": message},
+        status_code=status,
+    )
+
+
+def _by_day(dates: list[date], shifts: list[DutyShift]) -> list[tuple[date, dict]]:
+    rows = []
+    for day in dates:
+        rows.append(
+            (
+                day,
+                {
+                    slot: [s for s in shifts if (s.date, s.slot) == (day, slot)]
+                    for slot in duty.SLOTS
+                },
+            )
+        )
+    return rows
+
+
+def _swaps_for(db: Session, user: User) -> list[SwapRequest]:
+    """Swap requests this person is part of; leaders also those waiting for their approval."""
+    involved = [SwapRequest.requester_id == user.id, SwapRequest.colleague_id == user.id]
+    if user.has(Role.leader, Role.office, Role.admin):
+        waiting = SwapRequest.status == SwapStatus.accepted
+        if not scope.sees_everything(user):
+            waiting = waiting & (SwapRequest.department_id == user.department_id)
+        involved.append(waiting)
+    return list(
+        db.scalars(
+            select(SwapRequest)
+            .options(
+                joinedload(SwapRequest.shift).joinedload(DutyShift.building),
+                joinedload(SwapRequest.colleague_shift).joinedload(DutyShift.building),
+                joinedload(SwapRequest.requester),
+                joinedload(SwapRequest.colleague),
+            )
+            .where(or_(*involved))
+            .order_by(SwapRequest.id.desc())
+            .limit(30)
+        )
+    )
+
+
+def _own_shift(db: Session, user: User, shift_id: int) -> DutyShift:
+    shift = db.get(DutyShift, shift_id, options=[joinedload(DutyShift.building)])
+    if shift is None:
+        raise NotFoundException("找不到这个值班。")
+    if shift.staff_id != user.id:
+        raise PermissionDeniedException("只能为自己的值班申请换班。")
+    return shift
+
+
+def _swap(db: Session, swap_id: int) -> SwapRequest:
+    swap = db.get(SwapRequest, swap_id)
+    if swap is None:
+        raise NotFoundException("找不到这个换班申请。")
+    return swap
+
+
+def _swap_form(
+    db: Session, user: User, shift: DutyShift, error: str = "", status: int = 200
+) -> Template:
+    today = scope.today()
+    colleagues = [u for u in duty.department_staff(db, shift.department_id) if u.id != user.id]
+    theirs = db.scalars(
+        select(DutyShift)
+        .options(joinedload(DutyShift.building), joinedload(DutyShift.staff))
+        .where(
+            DutyShift.department_id == shift.department_id,
+            DutyShift.staff_id != user.id,
+            DutyShift.date >= today,
+            DutyShift.date < today + timedelta(days=MY_SHIFTS_DAYS),
+        )
+    ).all()
+    return Template(
+        "duty_swap_form.html",
+        context={
+            "shift": shift,
+            "colleagues": colleagues,
+            "their_shifts": sorted(theirs, key=lambda s: (s.date, duty.SLOTS.index(s.slot))),
+            "error": error,
+            "day_label": duty.day_label,
+        },
+        status_code=status,
+    )
+
+
+ROUTES = [duty_page, missed, roster_xlsx, swap_form, swap_ask, swap_answer, swap_decide]
