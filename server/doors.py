@@ -1,12 +1,21 @@
 """Door QR labels: a signed token names the room and its label version.
 
-itsdangerous signs with the newest key and verifies with all of them, so rotating keys
-keeps printed labels working. Labels never expire; bumping a room's `label_version`
-revokes the labels printed before.
+The token is short (`<room id>.<label version>.<8-character MAC>`, about 14 characters) so
+the printed QR code stays small and scans from a metre away. It is signed with the newest
+key and verified with all of them, so rotating keys keeps printed labels working. Labels
+never expire; bumping a room's `label_version` revokes the labels printed before. Labels
+printed before the short form (itsdangerous `URLSafeSerializer` tokens) still open.
+
+Under the code a label prints the room's short code (`<building id>-<room number>`), which
+the manual room search (/rooms/find) accepts when a label cannot be scanned.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import re
 import sys
 
 import qrcode
@@ -18,7 +27,11 @@ from sqlalchemy.orm import Session
 from server.models import Building, Room
 from server.settings import Settings
 
-SALT = "door-qr-v1"
+SALT = "door-qr-v1"  # the long tokens printed before the short form
+SHORT_SALT = b"door-qr-v2"
+MAC_BYTES = 6  # 48 bits, 8 characters: guessing one means millions of logged-in requests
+SHORT_TOKEN = re.compile(r"(\d+)\.(\d+)\.([\w-]{8})")
+SHORT_CODE = re.compile(r"(\d+)-(\w+)")
 
 
 class BadLabel(Exception):
@@ -30,13 +43,33 @@ def _serializer(settings: Settings) -> URLSafeSerializer:
     return URLSafeSerializer(list(reversed(settings.secret_keys)), salt=SALT)
 
 
+def _mac(key: str, room_id: int, version: int) -> str:
+    digest = hmac.new(key.encode(), SHORT_SALT + f":{room_id}:{version}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()[:MAC_BYTES]).decode()
+
+
 def room_token(settings: Settings, room: Room) -> str:
-    return _serializer(settings).dumps([room.id, room.label_version])
+    # settings list keys newest first: sign with the newest
+    mac = _mac(settings.secret_keys[0], room.id, room.label_version)
+    return f"{room.id}.{room.label_version}.{mac}"
+
+
+def _read_token(settings: Settings, token: str) -> tuple[int, int]:
+    short = SHORT_TOKEN.fullmatch(token)
+    if short is None:
+        room_id, version = _serializer(settings).loads(token)  # a label printed before
+        return int(room_id), int(version)
+    room_id, version = int(short[1]), int(short[2])
+    if not any(
+        hmac.compare_digest(short[3], _mac(key, room_id, version)) for key in settings.secret_keys
+    ):
+        raise BadSignature("door token MAC does not match")
+    return room_id, version
 
 
 def room_from_token(db: Session, settings: Settings, token: str) -> Room:
     try:
-        room_id, version = _serializer(settings).loads(token)
+        room_id, version = _read_token(settings, token)
     except (BadSignature, ValueError, TypeError) as exc:
         raise BadLabel("这个二维码无法识别：它可能被改动过，或不是本系统打印的门牌。") from exc
     room = db.get(Room, room_id)
@@ -45,6 +78,11 @@ def room_from_token(db: Session, settings: Settings, token: str) -> Room:
     if room.label_version != version:
         raise BadLabel("这个门牌二维码已作废（已重新打印），请使用新门牌。")
     return room
+
+
+def short_code(room: Room) -> str:
+    """What a person types when the QR code cannot be scanned: `<building id>-<room number>`."""
+    return f"{room.building_id}-{room.number}"
 
 
 def door_url(settings: Settings, path: str) -> str:

@@ -1,4 +1,5 @@
-"""Door label sheets (admin): A4, 3 × 8 labels, QR code with the room number under it."""
+"""Door label sheets (admin): A4, 3 × 8 labels, QR code with the room number under it, the
+room's short code (typed in 找宿舍 when the code will not scan) and 使用学工随行扫码."""
 
 from __future__ import annotations
 
@@ -37,7 +38,9 @@ def label_sheet(request: Request, db: Session, settings: Settings, building_id: 
         url = doors.door_url(
             settings, request.app.route_reverse("door", token=doors.room_token(settings, room))
         )
-        labels.append({"room": room, "url": url, "svg": doors.qr_svg(url)})
+        labels.append(
+            {"room": room, "url": url, "svg": doors.qr_svg(url), "code": doors.short_code(room)}
+        )
     sheets = [labels[i : i + LABELS_PER_SHEET] for i in range(0, len(labels), LABELS_PER_SHEET)]
     return Template("label_sheet.html", context={"building": building, "sheets": sheets})
 

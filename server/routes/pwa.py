@@ -21,6 +21,9 @@ NODE_MODULES = PROJECT_DIR / "node_modules"
 NPM_PACKAGES = {
     "idb": NODE_MODULES / "idb" / "build",  # umd.js: IndexedDB with promises, for importScripts
     "uuidv7": NODE_MODULES / "uuidv7" / "dist",  # index.js: ES module, entry ids in pages
+    # QR decoder for 扫码 where the browser has no BarcodeDetector: es/reader/index.js
+    # (ES module, imports ../share.js) and reader/zxing_reader.wasm
+    "zxing-wasm": NODE_MODULES / "zxing-wasm" / "dist",
 }
 SHELL_PAGE = {"exclude_from_auth": True, "sync_to_thread": False, "include_in_schema": False}
 
