@@ -27,7 +27,7 @@ setup: $(VENV)/.installed node_modules/.package-lock.json ## install Python and 
 
 run: setup ## migrate, load demo data when empty, serve on http://$(HOST):$(PORT)
 	$(VENV)/bin/xuegong migrate
-	$(VENV)/bin/xuegong demo --size small --if-empty
+	$(VENV)/bin/xuegong demo --size small --weeks 4 --if-empty
 	$(VENV)/bin/xuegong run
 
 test: setup lint test-sqlite test-postgres ## the whole suite on SQLite, then on PostgreSQL

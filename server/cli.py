@@ -21,6 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--size", choices=["small", "college"], default="small")
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--if-empty", action="store_true", help="do nothing when data exists")
+    demo.add_argument(
+        "--weeks", type=int, default=0, help="weeks of generated work records, up to today"
+    )
 
     labels = sub.add_parser("labels", help="print door label URLs")
     labels.add_argument("--csv", action="store_true", required=True, help="building,room,url lines")
@@ -62,7 +65,9 @@ def _run(settings: Settings, args) -> int:
 def _demo(settings: Settings, args) -> int:
     from server import demo
 
-    return demo.command(settings, size=args.size, seed=args.seed, if_empty=args.if_empty)
+    return demo.command(
+        settings, size=args.size, seed=args.seed, if_empty=args.if_empty, weeks=args.weeks
+    )
 
 
 def _labels(settings: Settings, args) -> int:

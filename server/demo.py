@@ -14,17 +14,21 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from server import demo_weeks
 from server.models import (
     Bed,
     Building,
+    ChangeCounter,
     ClassCourse,
     Course,
     CourseTeacher,
     Department,
     DutyShift,
+    Entry,
+    EntryRevision,
     Guardian,
     Role,
     Room,
@@ -334,14 +338,25 @@ INSERT_ORDER = [
     Guardian,
     Bed,
     DutyShift,
+    Entry,
+    EntryRevision,
 ]
 
 
 def load(
-    target: Engine | Session, size: str = "small", seed: int = 1, today: date | None = None
+    target: Engine | Session,
+    size: str = "small",
+    seed: int = 1,
+    today: date | None = None,
+    weeks: int = 0,
 ) -> dict[str, int]:
-    """Insert the demo college in one transaction; returns row counts by table."""
+    """Insert the demo college in one transaction, with `weeks` weeks of work records
+    (server/demo_weeks.py); returns row counts by table."""
+    today = today or datetime.now(ZoneInfo(TIMEZONE)).date()
     rows = build(size, seed, today)
+    if weeks:
+        entries, revisions = demo_weeks.generate(rows, weeks, seed, today)
+        rows.rows[Entry], rows.rows[EntryRevision] = entries, revisions
     # teacher1 must be the class teacher of one of counselor1's classes: true by construction
     # (the first class of the first department), checked by tests/test_demo.py
     session = target if isinstance(target, Session) else Session(target)
@@ -350,6 +365,8 @@ def load(
             chunk = rows.rows.get(model, [])
             for start in range(0, len(chunk), 5000):
                 session.execute(insert(model), chunk[start : start + 5000])
+        if rows.rows.get(Entry):
+            session.execute(update(ChangeCounter).values(value=len(rows.rows[Entry])))
         _fix_postgres_sequences(session)
         session.commit()
     finally:
@@ -363,7 +380,7 @@ def _fix_postgres_sequences(session: Session) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     for model in INSERT_ORDER:
-        if model is UserRole:
+        if model in (UserRole, Entry, EntryRevision):  # no serial id
             continue
         table = model.__tablename__
         session.execute(
@@ -376,7 +393,7 @@ def _fix_postgres_sequences(session: Session) -> None:
         )
 
 
-def command(settings: Settings, size: str, seed: int, if_empty: bool) -> int:
+def command(settings: Settings, size: str, seed: int, if_empty: bool, weeks: int = 0) -> int:
     from server.db import make_engine, upgrade
 
     upgrade(settings.database_url)
@@ -392,7 +409,7 @@ def command(settings: Settings, size: str, seed: int, if_empty: bool) -> int:
                 )
                 return 1
         started = time.perf_counter()
-        counts = load(engine, size=size, seed=seed)
+        counts = load(engine, size=size, seed=seed, weeks=weeks)
         took = time.perf_counter() - started
     finally:
         engine.dispose()

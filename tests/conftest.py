@@ -7,6 +7,7 @@ fixed demo people: admin, office1, leader1, counselor1, teacher1.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 
@@ -17,7 +18,21 @@ from sqlalchemy import select, text
 from server import demo
 from server.app import create_app
 from server.db import make_engine, make_sessionmaker, upgrade
-from server.models import User
+from server.models import (
+    Bed,
+    Building,
+    ClassCourse,
+    ContactGrade,
+    Course,
+    CourseTeacher,
+    Department,
+    Role,
+    Room,
+    SchoolClass,
+    Student,
+    User,
+    UserRole,
+)
 from server.settings import Settings
 
 TEST_SECRET = "test-secret-key-for-the-suite-0001"
@@ -162,3 +177,67 @@ def room_outside_scope(db, username: str) -> int:
     )
     assert room_id is not None, f"the demo data has no room outside {username}'s scope"
     return room_id
+
+
+_made_up = itertools.count(1)
+
+
+@pytest.fixture
+def made_up_class(db):
+    """A made-up class of the first department, inside a transaction rolled back after the
+    test: its counselor, its class teacher, six students in one room (s1 special, s2 key,
+    the rest general contact grade), a course with its teacher, and a second counselor whose
+    class has no class teacher (§1.10). Yields (people, students, room, department)."""
+    department = db.scalar(select(Department).order_by(Department.id))
+    n = next(_made_up)
+
+    def person(name: str, *roles: Role) -> User:
+        user = User(
+            username=f"w{n}_{name}", name=name, password_hash="-", department_id=department.id
+        )
+        user.role_rows = [UserRole(role=r) for r in roles]
+        db.add(user)
+        db.flush()
+        return user
+
+    people = {
+        "counselor": person("辅导员甲", Role.counselor),
+        "teacher": person("班主任乙", Role.class_teacher),
+        "covering": person("辅导员丙", Role.counselor),
+    }
+    taught = SchoolClass(
+        name=f"周测{n}班", grade=2025, major="测试", department_id=department.id,
+        counselor_id=people["counselor"].id, class_teacher_id=people["teacher"].id,
+    )  # fmt: skip
+    uncovered = SchoolClass(
+        name=f"周测{n}班（无班主任）", grade=2025, major="测试", department_id=department.id,
+        counselor_id=people["covering"].id, class_teacher_id=None,
+    )  # fmt: skip
+    db.add_all([taught, uncovered])
+    db.flush()
+    students = {}
+    grades = [ContactGrade.special, ContactGrade.key] + [ContactGrade.general] * 4
+    for i, (name, grade) in enumerate(zip("甲乙丙丁戊己", grades, strict=True)):
+        s = Student(
+            student_number=f"W{n:03d}{i}", name=f"学生{name}", gender="男", class_id=taught.id,
+            contact_grade=grade,
+        )  # fmt: skip
+        db.add(s)
+        students[f"s{i + 1}"] = s
+    room = Room(building=Building(name=f"周测楼{n}"), number="101")
+    db.add(room)
+    db.flush()
+    db.add_all(
+        Bed(room_id=room.id, number=i + 1, student_id=s.id) for i, s in enumerate(students.values())
+    )
+    db.flush()
+    db.add(
+        ClassCourse(
+            class_id=taught.id,
+            course=Course(name=f"周测课程{n}", department_id=department.id),
+            teacher=CourseTeacher(name=f"任课教师{n}", department_id=department.id),
+        )
+    )
+    db.flush()
+    yield people, students, room, department
+    db.rollback()

@@ -276,11 +276,16 @@ def _new_row(user: User, m: Mutation, kind: Kind, placement: Placement, seq: int
         "class_id": placement.class_id,
         "payload": placement.payload,
         "schema_version": m.schema_version,
-        "recorded_at": m.recorded_at or datetime.now(UTC),
+        "recorded_at": _utc(m.recorded_at) if m.recorded_at else datetime.now(UTC),
         "revision": 1,
         "deleted": False,
         "seq": seq,
     }
+
+
+def _utc(moment: datetime) -> datetime:
+    """Stored in UTC: SQLite keeps the wall time of whatever offset it is given."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _apply(db: Session, user: User, m: Mutation) -> Outcome:

@@ -1,0 +1,286 @@
+"""The guideline's records as phone forms (server/records.py), what is due, staff leave, and
+the department's weeks.
+
+A form page has no query string by default (/records/new/talk), so 准备巡查 caches it and it
+opens offline; a save goes through merge.apply like a dorm visit, or into the phone's outbox.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import Body
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from server import records, scope, week
+from server.auth import requires_leader
+from server.entries import Kind
+from server.models import (
+    ClassCourse,
+    Guardian,
+    LeaveStatus,
+    Role,
+    SchoolClass,
+    StaffLeave,
+    Student,
+    User,
+    UserRole,
+)
+from server.sync import merge
+from server.sync.ids import new_entry_id, parse_entry_id
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+MAX_LEAVE_DAYS = 60
+
+
+def _kind(name: str) -> Kind:
+    kind = records.RECORD_KINDS.get(name)
+    if kind is None:
+        raise NotFoundException("没有这种记录。")
+    return kind
+
+
+@get("/records/new/{kind_name:str}", name="new_record", sync_to_thread=True)
+def new_record(
+    request: Request[User, dict, object], db: Session, kind_name: str, student: int | None = None
+) -> Template:
+    return _form(db, request.user, _kind(kind_name), typed={"student_id": student})
+
+
+@post("/records/{kind_name:str}", name="save_record", sync_to_thread=True)
+def save_record(
+    request: HTMXRequest, db: Session, kind_name: str, data: Form
+) -> Template | Redirect | ClientRedirect:
+    """Like the dorm visit form: a plain post is redirected (303), an htmx post gets a client
+    redirect, a refused record comes back as the form with what was typed and why."""
+    kind = _kind(kind_name)
+    payload = kind.from_form(data)
+    try:
+        entry_id = parse_entry_id(data.get("entry_id", ""))
+    except ValueError:
+        entry_id = new_entry_id()
+    outcome = merge.apply(
+        db, request.user, merge.Mutation(id=entry_id, op="create", kind=kind.name, payload=payload)
+    )
+    db.commit()
+    if outcome.status in ("applied", "duplicate"):
+        saved = f"{request.app.route_reverse('my_records')}?saved={entry_id}"
+        return ClientRedirect(saved) if request.htmx else Redirect(saved, status_code=303)
+    return _form(
+        db,
+        request.user,
+        kind,
+        error=outcome.reason,
+        typed=payload,
+        status=422,
+        partial=bool(request.htmx),
+    )
+
+
+def _form(
+    db: Session,
+    user: User,
+    kind: Kind,
+    *,
+    error: str = "",
+    typed: dict | None = None,
+    entry_id: uuid.UUID | None = None,
+    status: int = 200,
+    partial: bool = False,
+) -> Template:
+    return Template(
+        "_record_form.html" if partial else "record_form.html",
+        context={
+            "kind": kind,
+            "entry_id": entry_id or new_entry_id(),
+            "typed": typed or {},
+            "error": error,
+            "today": scope.today(),
+            "records": records,
+            **_choices(db, user, kind.name),
+        },
+        status_code=status,
+    )
+
+
+def _choices(db: Session, user: User, kind_name: str) -> dict:
+    """What the form of this kind offers: only what is in the user's scope."""
+    classes = db.scalars(
+        select(SchoolClass).where(scope.class_condition(user)).order_by(SchoolClass.name)
+    ).all()
+    if kind_name in ("talk", "parent_contact"):
+        students = db.scalars(
+            select(Student)
+            .where(Student.class_id.in_([c.id for c in classes]))
+            .order_by(Student.class_id, Student.student_number)
+        ).all()
+        by_class = {c.id: (c, []) for c in classes}
+        for s in students:
+            by_class[s.class_id][1].append(s)
+        guardians = []
+        if kind_name == "parent_contact":
+            guardians = db.scalars(
+                select(Guardian)
+                .where(Guardian.student_id.in_([s.id for s in students]))
+                .order_by(Guardian.student_id, Guardian.id)
+            ).all()
+        return {"student_groups": list(by_class.values()), "guardians": guardians}
+    if kind_name in ("lecture_observation", "teacher_contact"):
+        taught = db.scalars(
+            select(ClassCourse)
+            .options(joinedload(ClassCourse.course), joinedload(ClassCourse.teacher))
+            .where(ClassCourse.class_id.in_([c.id for c in classes]))
+            .order_by(ClassCourse.class_id, ClassCourse.id)
+        ).all()
+        names = {c.id: c.name for c in classes}
+        return {"taught": [(t, names[t.class_id]) for t in taught]}
+    return {"classes": classes}
+
+
+# --- what is due ------------------------------------------------------------------------------
+
+
+@get("/due", name="due", sync_to_thread=True)
+def due(request: Request[User, dict, object], db: Session) -> Template:
+    """Parents and course teachers due for contact, and talk follow-ups that have come."""
+    user, today = request.user, scope.today()
+    return Template(
+        "due.html",
+        context={
+            "parents": records.parents_overdue(db, user, today),
+            "teachers": records.course_teachers_overdue(db, user, today),
+            "follow_ups": records.follow_ups_due(db, user, today),
+            "cadence": records.cadence(db, user.department_id),
+            "today": today,
+        },
+    )
+
+
+# --- staff leave (§1.9) -------------------------------------------------------------------------
+
+
+@get("/leave", name="leave", sync_to_thread=True)
+def leave(request: Request[User, dict, object], db: Session) -> Template:
+    return _leave_page(db, request.user)
+
+
+def _leave_page(db: Session, user: User, error: str = "", status: int = 200) -> Template:
+    mine = db.scalars(
+        select(StaffLeave).where(StaffLeave.staff_id == user.id).order_by(StaffLeave.start.desc())
+    ).all()
+    return Template(
+        "leave.html",
+        context={"leaves": mine, "error": error, "today": scope.today()},
+        status_code=status,
+    )
+
+
+@post("/leave/requests", name="request_leave", sync_to_thread=True)
+def request_leave(
+    request: Request[User, dict, object], db: Session, data: Form
+) -> Template | Redirect:
+    user = request.user
+    try:
+        start = date.fromisoformat(data.get("start", ""))
+        end = date.fromisoformat(data.get("end", ""))
+    except ValueError:
+        return _leave_page(db, user, "请填写开始和结束日期。", 422)
+    reason = (data.get("reason") or "").strip()
+    if end < start:
+        return _leave_page(db, user, "结束日期不能早于开始日期。", 422)
+    if (end - start).days >= MAX_LEAVE_DAYS:
+        return _leave_page(db, user, f"一次请假最多 {MAX_LEAVE_DAYS} 天。", 422)
+    if not reason or len(reason) > 500:
+        return _leave_page(db, user, "请填写请假事由（500 字以内）。", 422)
+    db.add(
+        StaffLeave(
+            staff_id=user.id, department_id=user.department_id, start=start, end=end, reason=reason
+        )
+    )
+    db.commit()
+    return Redirect(request.app.route_reverse("leave"), status_code=303)
+
+
+@get("/department/leave", name="department_leave", guards=[requires_leader], sync_to_thread=True)
+def department_leave(request: Request[User, dict, object], db: Session) -> Template:
+    return Template(
+        "department_leave.html",
+        context={"leaves": _department_leaves(db, request.user), "today": scope.today()},
+    )
+
+
+def _department_leaves(db: Session, user: User) -> list[StaffLeave]:
+    query = (
+        select(StaffLeave)
+        .options(joinedload(StaffLeave.staff))
+        .order_by(StaffLeave.status, StaffLeave.start.desc())
+        .limit(200)
+    )
+    if not scope.sees_everything(user):
+        query = query.where(StaffLeave.department_id == user.department_id)
+    return list(db.scalars(query))
+
+
+@post(
+    "/leave/{leave_id:int}/decide",
+    name="decide_leave",
+    guards=[requires_leader],
+    sync_to_thread=True,
+)
+def decide_leave(
+    request: Request[User, dict, object], db: Session, leave_id: int, data: Form
+) -> Redirect:
+    leave = db.get(StaffLeave, leave_id)
+    if leave is None:
+        raise NotFoundException("找不到这条请假申请。")
+    user = request.user
+    if not scope.sees_everything(user) and leave.department_id != user.department_id:
+        raise PermissionDeniedException("这不是本系部的请假申请。")
+    if leave.staff_id == user.id:
+        raise PermissionDeniedException("不能审批自己的请假。")
+    leave.status = (
+        LeaveStatus.approved if data.get("decision") == "approve" else LeaveStatus.rejected
+    )
+    leave.decided_by_id = user.id
+    leave.decided_at = datetime.now(UTC)
+    db.commit()
+    return Redirect(request.app.route_reverse("department_leave"), status_code=303)
+
+
+# --- the department's weeks -------------------------------------------------------------------
+
+
+@get("/department/week", name="department_week", guards=[requires_leader], sync_to_thread=True)
+def department_week(
+    request: Request[User, dict, object], db: Session, day: date | None = None
+) -> Template:
+    """Each counselor and class teacher of the department, their week against the quotas."""
+    user = request.user
+    monday = week.monday_of(day or scope.today())
+    staff = (
+        select(User)
+        .join(UserRole)
+        .where(UserRole.role.in_([Role.counselor, Role.class_teacher]), User.active.is_(True))
+    )
+    if not scope.sees_everything(user):
+        staff = staff.where(User.department_id == user.department_id)
+    people = db.scalars(staff.distinct().order_by(User.name).limit(500)).all()
+    return Template(
+        "department_week.html",
+        context={
+            "monday": monday,
+            "rows": [(person, week.my_week(db, person, monday)) for person in people],
+        },
+    )
+
+
+ROUTES = [new_record, save_record, due, leave, request_leave, department_leave, decide_leave,
+          department_week]  # fmt: skip

@@ -1,0 +1,163 @@
+"""本周 (my week): a person's week against the guideline's weekly quotas (§1.5, DESIGN.md).
+
+The rules are data (models.QuotaRule): per role, what is counted and the weekly target, with
+the college's defaults and a department's own rows replacing them. This module decides
+whose rules apply and counts a week's entries against them:
+
+- roles: a counselor's rules; a class teacher's rules; and a counselor who covers a class
+  without a class teacher carries that class teacher's duties as well (§1.10), so the
+  class-teacher targets are added to the counselor's.
+- weeks run Monday to Sunday in Asia/Shanghai, by when the entry was recorded on the phone.
+- approved staff leave (§1.9) on working days (Monday–Friday) prorates every target:
+  target × working days present / 5, rounded up; a whole week away leaves nothing due.
+- entries still in a phone's outbox are not here: the page adds them as pending (app.js).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.entries import KINDS
+from server.models import (
+    Entry,
+    LeaveStatus,
+    QuotaRule,
+    Role,
+    SchoolClass,
+    StaffLeave,
+    User,
+)
+from server.settings import TIMEZONE
+
+WORKING_DAYS = 5
+QUOTA_ROLES = (Role.counselor, Role.class_teacher)
+
+
+@dataclass
+class Progress:
+    """One quota of a person's week."""
+
+    counts: str  # the facet counted (QuotaRule.counts)
+    label: str
+    target: int
+    distinct_students: bool
+    done: int = 0
+    students: set[int] = field(default_factory=set)  # for distinct-student quotas
+
+    @property
+    def met(self) -> bool:
+        return self.done >= self.target
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def week_bounds(monday: date) -> tuple[datetime, datetime]:
+    """Monday 00:00 to the next Monday 00:00, Asia/Shanghai, as aware datetimes."""
+    start = datetime.combine(monday, time(0), tzinfo=ZoneInfo(TIMEZONE))
+    # compared in UTC: SQLite keeps times as naive UTC text
+    return start.astimezone(UTC), (start + timedelta(days=7)).astimezone(UTC)
+
+
+def quota_roles(db: Session, user: User) -> list[Role]:
+    """The roles whose weekly rules apply to this person (§1.10 included)."""
+    roles = [r for r in QUOTA_ROLES if user.has(r)]
+    if Role.counselor in roles and Role.class_teacher not in roles:
+        uncovered = db.scalar(
+            select(SchoolClass.id)
+            .where(SchoolClass.counselor_id == user.id, SchoolClass.class_teacher_id.is_(None))
+            .limit(1)
+        )
+        if uncovered is not None:
+            roles.append(Role.class_teacher)
+    return roles
+
+
+def rules_for(db: Session, user: User, roles: list[Role]) -> list[QuotaRule]:
+    """Each (role, counts) once: the department's own rule, else the college's default."""
+    rows = db.scalars(
+        select(QuotaRule)
+        .where(
+            QuotaRule.role.in_(roles),
+            (QuotaRule.department_id.is_(None)) | (QuotaRule.department_id == user.department_id),
+        )
+        .order_by(QuotaRule.id)
+    ).all()
+    chosen: dict[tuple[Role, str], QuotaRule] = {}
+    for rule in rows:
+        key = (rule.role, rule.counts)
+        if key not in chosen or rule.department_id is not None:
+            chosen[key] = rule
+    return list(chosen.values())
+
+
+def leave_days(db: Session, user: User, monday: date) -> int:
+    """Working days of this week the person is on approved leave."""
+    friday = monday + timedelta(days=WORKING_DAYS - 1)
+    leaves = db.scalars(
+        select(StaffLeave).where(
+            StaffLeave.staff_id == user.id,
+            StaffLeave.status == LeaveStatus.approved,
+            StaffLeave.start <= friday,
+            StaffLeave.end >= monday,
+        )
+    ).all()
+    away = set()
+    for leave in leaves:
+        for n in range(WORKING_DAYS):
+            day = monday + timedelta(days=n)
+            if leave.start <= day <= leave.end:
+                away.add(day)
+    return len(away)
+
+
+def prorated(target: int, days_away: int) -> int:
+    present = max(WORKING_DAYS - days_away, 0)
+    return math.ceil(target * present / WORKING_DAYS)
+
+
+def my_week(db: Session, user: User, monday: date) -> list[Progress]:
+    """The person's quotas for the week starting `monday`, with what the server holds."""
+    roles = quota_roles(db, user)
+    if not roles:
+        return []
+    away = leave_days(db, user, monday)
+    progress: dict[str, Progress] = {}
+    for rule in rules_for(db, user, roles):
+        row = progress.setdefault(
+            rule.counts, Progress(rule.counts, rule.label, 0, rule.distinct_students)
+        )
+        row.target += rule.target  # §1.10: a counselor standing in for a class teacher adds
+    for row in progress.values():
+        row.target = prorated(row.target, away)
+
+    start, end = week_bounds(monday)
+    entries = db.execute(
+        select(Entry.kind, Entry.payload).where(
+            Entry.author_id == user.id,
+            Entry.deleted.is_(False),
+            Entry.recorded_at >= start,
+            Entry.recorded_at < end,
+        )
+    )
+    for kind_name, payload in entries:
+        kind = KINDS.get(kind_name)
+        if kind is None:
+            continue
+        for facet in kind.facets(payload):
+            row = progress.get(facet)
+            if row is None:
+                continue
+            if row.distinct_students:
+                row.students |= kind.students(payload)
+                row.done = len(row.students)
+            else:
+                row.done += 1
+    return list(progress.values())
