@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from server import attendance, scope
 from server.models import ClassCourse, Course, SchoolClass, User
-from server.sync import merge
-from server.sync.ids import new_entry_id, parse_entry_id
+from server.routes import forms
+from server.sync.ids import new_entry_id
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -48,19 +48,9 @@ def save_attendance(
     """Answers like `save_visit`: 303 (plain post) or a client redirect (htmx) to my records;
     a refused check comes back as the form with what was marked and why (422)."""
     payload = attendance.from_form(data)
-    try:
-        entry_id = parse_entry_id(data.get("entry_id", ""))
-    except ValueError:
-        entry_id = new_entry_id()
-    outcome = merge.apply(
-        db,
-        request.user,
-        merge.Mutation(id=entry_id, op="create", kind=attendance.KIND, payload=payload),
-    )
-    db.commit()
-    if outcome.status in ("applied", "duplicate"):
-        saved = f"{request.app.route_reverse('my_records')}?saved={entry_id}"
-        return ClientRedirect(saved) if request.htmx else Redirect(saved, status_code=303)
+    entry_id, outcome = forms.save(request, db, attendance.KIND, payload, data)
+    if forms.stored(outcome):
+        return forms.saved(request, entry_id)
     school_class = db.get(SchoolClass, payload["class_id"]) if payload["class_id"] else None
     if school_class is None:
         return Template(

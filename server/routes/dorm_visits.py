@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from server import doors, dorm_visits, scope
 from server.models import Room, User
+from server.routes import forms
 from server.settings import Settings
-from server.sync import merge
-from server.sync.ids import new_entry_id, parse_entry_id
+from server.sync.ids import new_entry_id
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -45,20 +45,9 @@ def save_visit(
     """Plain form post: 303 to my records. htmx post (the visit form is enhanced): the same
     target as a client-side redirect, and a refused visit as the form partial to swap in."""
     payload = dorm_visits.from_form(data)
-    try:
-        entry_id = parse_entry_id(data.get("entry_id", ""))
-    except ValueError:
-        entry_id = new_entry_id()
-    outcome = merge.apply(
-        db,
-        request.user,
-        merge.Mutation(id=entry_id, op="create", kind=dorm_visits.KIND, payload=payload),
-    )
-    db.commit()
-    if outcome.status in ("applied", "duplicate"):
-        saved = f"{request.app.route_reverse('my_records')}?saved={entry_id}"
-        # htmx would follow a 303 inside its request and swap the records page into the form
-        return ClientRedirect(saved) if request.htmx else Redirect(saved, status_code=303)
+    entry_id, outcome = forms.save(request, db, dorm_visits.KIND, payload, data)
+    if forms.stored(outcome):
+        return forms.saved(request, entry_id)
     room = db.get(Room, payload["room_id"]) if payload["room_id"] else None
     if room is None:
         return Template(

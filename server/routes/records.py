@@ -34,8 +34,8 @@ from server.models import (
     User,
     UserRole,
 )
-from server.sync import merge
-from server.sync.ids import new_entry_id, parse_entry_id
+from server.routes import forms
+from server.sync.ids import new_entry_id
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 MAX_LEAVE_DAYS = 60
@@ -63,17 +63,9 @@ def save_record(
     redirect, a refused record comes back as the form with what was typed and why."""
     kind = _kind(kind_name)
     payload = kind.from_form(data)
-    try:
-        entry_id = parse_entry_id(data.get("entry_id", ""))
-    except ValueError:
-        entry_id = new_entry_id()
-    outcome = merge.apply(
-        db, request.user, merge.Mutation(id=entry_id, op="create", kind=kind.name, payload=payload)
-    )
-    db.commit()
-    if outcome.status in ("applied", "duplicate"):
-        saved = f"{request.app.route_reverse('my_records')}?saved={entry_id}"
-        return ClientRedirect(saved) if request.htmx else Redirect(saved, status_code=303)
+    entry_id, outcome = forms.save(request, db, kind.name, payload, data)
+    if forms.stored(outcome):
+        return forms.saved(request, entry_id)
     return _form(
         db,
         request.user,
