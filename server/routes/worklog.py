@@ -1,0 +1,143 @@
+"""工作记录 (work log, §1.4): a person's records day by day, the Excel export, the week's
+review by the department leader, and an entry's revision history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from io import BytesIO
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Response, Template
+from sqlalchemy.orm import Session
+
+from server import scope, worklog
+from server.entries import KINDS
+from server.models import User
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@get("/log", name="work_log", sync_to_thread=True)
+def work_log(
+    request: Request[User, dict, object],
+    db: Session,
+    staff: int | None = None,
+    week: str = "",
+    kind: str = "",
+    student: int | None = None,
+    reviewed: str = "",
+) -> Template:
+    viewer = request.user
+    person = worklog.staff_for(db, viewer, staff)
+    today = scope.today()
+    monday, sunday = worklog.week_of(worklog.parse_day(week) if week else today)
+    kind = kind if kind in KINDS else ""
+    lines = worklog.log_lines(db, viewer, person, monday, sunday, kind)
+    semester = worklog.semester_of(monday)
+    return Template(
+        "work_log.html",
+        context={
+            "person": person,
+            "people": worklog.staff_choices(db, viewer),
+            "monday": monday,
+            "sunday": sunday,
+            "this_week": worklog.week_of(today)[0],
+            "days": worklog.by_day(worklog.about_student(lines, student)),
+            "students": worklog.students_in(lines),
+            "kinds": KINDS,
+            "kind": kind,
+            "student": student,
+            "reviews": worklog.reviews_of(db, person, monday),
+            "may_review": worklog.may_review(viewer, person) and monday <= today,
+            "flagged": sum(line.edited_after_review for line in lines),
+            "reviewed": bool(reviewed),
+            "previous_week": _log_url(request, person, viewer, week=_shift(monday, -7), kind=kind),
+            "next_week": _log_url(request, person, viewer, week=_shift(monday, 7), kind=kind)
+            if monday < today - timedelta(days=today.weekday())
+            else "",
+            "export_week": _export_url(request, person, monday, sunday),
+            "export_semester": _export_url(request, person, *semester),
+        },
+    )
+
+
+@get("/log.xlsx", name="work_log_xlsx", sync_to_thread=True)
+def work_log_xlsx(
+    request: Request[User, dict, object],
+    db: Session,
+    staff: int | None = None,
+    start: str = "",
+    end: str = "",
+) -> Response:
+    """A week or a semester of a person's log as an Excel sheet (this week by default)."""
+    viewer = request.user
+    person = worklog.staff_for(db, viewer, staff)
+    first, last = worklog.export_period(start, end, scope.today())
+    lines = worklog.log_lines(db, viewer, person, first, last)
+    out = BytesIO()
+    reviews = worklog.reviews_between(db, person, first, last)
+    worklog.workbook(person, first, last, lines, reviews).save(out)
+    filename = quote(f"工作记录_{person.name}_{first:%Y%m%d}-{last:%Y%m%d}.xlsx")
+    return Response(
+        out.getvalue(),
+        media_type=XLSX,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
+    )
+
+
+@post("/log/reviews", name="review_week", sync_to_thread=True)
+def review_week(request: Request[User, dict, object], db: Session, data: Form) -> Redirect:
+    """检查: a plain form post from the log page of that person and week."""
+    viewer = request.user
+    staff_id = str(data.get("staff", ""))
+    if not staff_id.isdigit():
+        raise worklog.PeriodError("缺少被检查的老师。")
+    person = worklog.staff_for(db, viewer, int(staff_id))
+    monday = worklog.parse_day(data.get("week", ""), label="周")
+    worklog.review_week(db, viewer, person, monday, data.get("comment", ""))
+    db.commit()
+    return Redirect(
+        _log_url(request, person, viewer, week=monday.isoformat(), reviewed="1"), status_code=303
+    )
+
+
+@get("/entries/{entry_id:uuid}/history", name="entry_history", sync_to_thread=True)
+def entry_history(
+    request: Request[User, dict, object], db: Session, entry_id: uuid.UUID
+) -> Template:
+    entry = worklog.entry_for(db, request.user, entry_id)
+    kind = KINDS.get(entry.kind)
+    return Template(
+        "entry_history.html",
+        context={
+            "entry": entry,
+            "label": kind.label if kind else entry.kind,
+            "revisions": worklog.history(db, entry),
+            "recorded_at": worklog.college_time(entry.recorded_at),
+        },
+    )
+
+
+def _log_url(request: Request, person: User, viewer: User, **query: str) -> str:
+    if person.id != viewer.id:
+        query = {"staff": str(person.id), **query}
+    query = {key: value for key, value in query.items() if value}
+    return f"{request.app.route_reverse('work_log')}?{urlencode(query)}"
+
+
+def _shift(day: date, days: int) -> str:
+    return (day + timedelta(days=days)).isoformat()
+
+
+def _export_url(request: Request, person: User, first, last) -> str:
+    query = {"staff": person.id, "start": first.isoformat(), "end": last.isoformat()}
+    return f"{request.app.route_reverse('work_log_xlsx')}?{urlencode(query)}"
+
+
+ROUTES = [work_log, work_log_xlsx, review_week, entry_history]
