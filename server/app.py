@@ -22,7 +22,23 @@ from sqlalchemy.orm import Session
 from server import auth, errors
 from server.db import make_engine, make_sessionmaker
 from server.models import ROLE_LABELS
-from server.routes import accounts, department, dorm_visits, health, home, labels, pwa, rounds
+from server.routes import (
+    accounts,
+    attendance,
+    department,
+    dorm_visits,
+    duty,
+    duty_roster,
+    health,
+    home,
+    install,
+    labels,
+    pwa,
+    records,
+    rooms,
+    rounds,
+    worklog,
+)
 from server.settings import PROJECT_DIR, TIMEZONE, Settings
 from server.sync import api as sync_api
 
@@ -33,11 +49,18 @@ NPM_DIRS = [PROJECT_DIR / "node_modules" / "htmx.org" / "dist"]
 ROUTES = [
     *accounts.ROUTES,
     *home.ROUTES,
+    *records.ROUTES,
     *dorm_visits.ROUTES,
+    *rooms.ROUTES,
+    *attendance.ROUTES,
+    *duty.ROUTES,
+    *duty_roster.ROUTES,
     *department.ROUTES,
+    *worklog.ROUTES,
     *labels.ROUTES,
     *health.ROUTES,
     *pwa.ROUTES,
+    *install.ROUTES,
     *rounds.ROUTES,
     *sync_api.ROUTES,
 ]

@@ -12,8 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from server import scope
-from server.entries import Kind, Placement, Rejected, Written, register, remembered, text
-from server.models import Bed, Escalation, Room, SchoolClass, Student, User
+from server.entries import (
+    Kind,
+    Placement,
+    Rejected,
+    Written,
+    keep_escalation,
+    register,
+    remembered,
+    text,
+)
+from server.models import Bed, Room, SchoolClass, Student, User
 
 KIND = "dorm_visit"
 
@@ -123,22 +132,7 @@ def _resident_ids(db: Session, room_id: int) -> set[int]:
 
 def raise_concern(db: Session, entry: Written) -> None:
     """Open an escalation for a visit with a concern (once per entry; an edit updates it)."""
-    concern = entry.payload.get("concern") if not entry.deleted else None
-    if concern is None and entry.revision == 1:
-        return  # a new visit without a concern: there is nothing to open or withdraw
-    existing = db.scalar(select(Escalation).where(Escalation.entry_id == entry.id))
-    if concern is None:
-        if existing is not None and existing.status == "open":
-            existing.status = "withdrawn"
-        return
-    if existing is None:
-        existing = Escalation(
-            entry_id=entry.id, room_id=entry.room_id, department_id=entry.department_id
-        )
-        db.add(existing)
-    existing.category = concern["category"]
-    existing.note = concern["note"]
-    existing.status = "open"
+    keep_escalation(db, entry, entry.payload.get("concern"))
 
 
 def counts_as(payload: dict) -> list[str]:
@@ -174,6 +168,46 @@ def from_form(form: dict) -> dict:
     }
 
 
+def students(payload: dict) -> set[int]:
+    """The students the visit is about: everyone whose presence was marked."""
+    return {int(student_id) for student_id in payload.get("presence") or {}}
+
+
+SUMMARY_NOTE_CHARS = 20  # talk notes are cut to this many characters in one-line lists
+
+
+def summary(payload: dict) -> str:
+    """A few words for the work log: stars, who was not in, issues, talk, concern."""
+    parts = []
+    if payload.get("stars"):
+        parts.append(f"卫生 {payload['stars']} 星")
+    away = [PRESENCE[s] for s in (payload.get("presence") or {}).values() if s != "present"]
+    for status in dict.fromkeys(away):
+        parts.append(f"{status} {away.count(status)} 人")
+    issues = [ISSUES.get(i, i) for i in payload.get("issues") or []]
+    if payload.get("issue_other"):
+        issues.append(payload["issue_other"])
+    if issues:
+        parts.append("问题：" + "、".join(issues))
+    notes = payload.get("talk_notes") or ""
+    if notes:
+        cut = notes[:SUMMARY_NOTE_CHARS] + ("…" if len(notes) > SUMMARY_NOTE_CHARS else "")
+        parts.append(f"谈心：{cut}")
+    concern = payload.get("concern")
+    if concern:
+        parts.append(f"关注：{CONCERNS.get(concern.get('category'), concern.get('category'))}")
+    return "；".join(parts) or "走访，无异常"
+
+
 register(
-    Kind(name=KIND, label="宿舍走访", check=check, after_write=raise_concern, from_form=from_form)
+    Kind(
+        name=KIND,
+        label="宿舍走访",
+        check=check,
+        after_write=raise_concern,
+        from_form=from_form,
+        students=students,
+        summary=summary,
+        counts_as=counts_as,
+    )
 )

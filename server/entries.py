@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Entry, User
+from server.models import Entry, Escalation, User
 
 MAX_TEXT_CHARS = 2000  # a talk note longer than two pages is a mistake, not a note
 
@@ -72,6 +73,16 @@ class Kind:
     # maps the fields of the kind's HTML form to its payload: the phone's outbox stores what
     # the form posted and the server maps it, so the mapping exists once
     from_form: Callable[[dict], dict] | None = None
+    # which weekly quotas an entry counts for (server/week.py); by default its kind's name
+    counts_as: Callable[[dict], list[str]] | None = None
+
+    def facets(self, payload: dict) -> list[str]:
+        return self.counts_as(payload) if self.counts_as else [self.name]
+
+    # the work log (server/worklog.py): ids of the students an entry is about, and a one-line
+    # Chinese description of the payload for lists and the Excel export
+    students: Callable[[dict], set[int]] = field(default=lambda payload: set())
+    summary: Callable[[dict], str] = field(default=lambda payload: "")
 
 
 KINDS: dict[str, Kind] = {}
@@ -120,3 +131,27 @@ def remembered(db: Session, key: tuple, look_up: Callable[[], Any]) -> Any:
     if key not in memo:
         memo[key] = look_up()
     return memo[key]
+
+
+def keep_escalation(db: Session, entry: Written, concern: dict | None) -> None:
+    """Open, update or withdraw the escalation of an entry (§2.7.2: what the writer cannot
+    resolve goes at once to the student affairs office and the department leader).
+
+    `concern` is {"category", "note"} or None; one escalation per entry, an edit updates it."""
+    if entry.deleted:
+        concern = None
+    if concern is None and entry.revision == 1:
+        return  # a new entry without a concern: there is nothing to open or withdraw
+    existing = db.scalar(select(Escalation).where(Escalation.entry_id == entry.id))
+    if concern is None:
+        if existing is not None and existing.status == "open":
+            existing.status = "withdrawn"
+        return
+    if existing is None:
+        existing = Escalation(
+            entry_id=entry.id, room_id=entry.room_id, department_id=entry.department_id
+        )
+        db.add(existing)
+    existing.category = concern["category"]
+    existing.note = concern["note"]
+    existing.status = "open"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import (
     JSON,
@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    Time,
     UniqueConstraint,
     Uuid,
     func,
@@ -255,6 +256,25 @@ class ClassCourse(Base):
     teacher: Mapped[CourseTeacher] = relationship()
 
 
+class CourseRole(Base):
+    """课代表 / 学习小组长 of a class for one course, named by the class teacher (§2.11).
+
+    One role per student and course; a course has at most one representative (kept by the
+    page that sets them, not by the database) and any number of study-group leaders.
+    """
+
+    __tablename__ = "course_roles"
+    __table_args__ = (UniqueConstraint("class_id", "course_id", "student_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(20))  # representative, group_leader
+
+    student: Mapped[Student] = relationship()
+
+
 class DutyShift(Base):
     """值班: one staff member on duty for one round of one day in one building (§2.4)."""
 
@@ -270,6 +290,65 @@ class DutyShift(Base):
 
     building: Mapped[Building] = relationship()
     staff: Mapped[User] = relationship()
+
+
+class DutyWindow(Base):
+    """A department's own time window for a round (defaults in server/duty.py: 06:30–08:30,
+    21:00–23:30). Times are the college's clock (Asia/Shanghai) and never cross midnight."""
+
+    __tablename__ = "duty_windows"
+
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), primary_key=True)
+    slot: Mapped[Slot] = mapped_column(_enum(Slot), primary_key=True)
+    starts_at: Mapped[time] = mapped_column(Time)
+    ends_at: Mapped[time] = mapped_column(Time)
+
+
+class SwapStatus(enum.StrEnum):
+    """requested → accepted / refused by the colleague → approved / rejected by the leader."""
+
+    requested = "requested"
+    accepted = "accepted"
+    refused = "refused"
+    approved = "approved"
+    rejected = "rejected"
+
+    @property
+    def label(self) -> str:
+        return {
+            "requested": "待同事确认",
+            "accepted": "待负责人审批",
+            "refused": "同事已拒绝",
+            "approved": "已批准",
+            "rejected": "负责人未批准",
+        }[self.value]
+
+
+class SwapRequest(Base):
+    """换班: the requester gives `shift` to a colleague; with `colleague_shift` the two shifts
+    are exchanged, without it the colleague takes the shift over (代班)."""
+
+    __tablename__ = "swap_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shift_id: Mapped[int] = mapped_column(
+        ForeignKey("duty_shifts.id", ondelete="CASCADE"), index=True
+    )
+    colleague_shift_id: Mapped[int | None] = mapped_column(
+        ForeignKey("duty_shifts.id", ondelete="CASCADE")
+    )
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    colleague_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    status: Mapped[SwapStatus] = mapped_column(_enum(SwapStatus), default=SwapStatus.requested)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    shift: Mapped[DutyShift] = relationship(foreign_keys=[shift_id])
+    colleague_shift: Mapped[DutyShift | None] = relationship(foreign_keys=[colleague_shift_id])
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id])
+    colleague: Mapped[User] = relationship(foreign_keys=[colleague_id])
 
 
 class Entry(Base):
@@ -315,6 +394,27 @@ class EntryRevision(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class WeekReview(Base):
+    """检查: a department leader has read a person's week of records (§1.4), with a comment.
+
+    One row per review action, never updated: reviewing the week again adds a row, so the
+    log shows every review. The first review's time decides which later edits are flagged.
+    """
+
+    __tablename__ = "week_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    week_start: Mapped[date] = mapped_column(Date)  # the Monday, Asia/Shanghai
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reviewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])
+
+    __table_args__ = (Index("ix_week_reviews_staff_week", "staff_id", "week_start"),)
 
 
 class Escalation(Base):
@@ -372,7 +472,9 @@ class DeviceMutation(Base):
     revision: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class Conflict(Base):
@@ -390,3 +492,72 @@ class Conflict(Base):
     device_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --- the guideline's records: weekly quotas, staff leave, parent-contact cadence (§1.5, §1.9, §2.5)
+
+
+class QuotaRule(Base):
+    """A weekly target (§1.5): for a role, how many records of one sort a person makes a week.
+
+    `counts` names what is counted: a facet of entries (server/entries.py `Kind.facets`: a
+    dorm visit with stars is also a `hygiene_check`, with talk notes also a `dorm_talk`);
+    with `distinct_students`, the students the entries are about are counted instead, each
+    once. Rows without a department are the college's defaults (the guideline's values,
+    written by the migration); a department's own row for the same role and facet replaces
+    its default (§4: departments set their own rules).
+    """
+
+    __tablename__ = "quota_rules"
+    __table_args__ = (UniqueConstraint("department_id", "role", "counts"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    counts: Mapped[str] = mapped_column(String(30))
+    label: Mapped[str] = mapped_column(String(50))
+    distinct_students: Mapped[bool] = mapped_column(Boolean, default=False)
+    target: Mapped[int] = mapped_column(Integer)
+
+
+class LeaveStatus(enum.StrEnum):
+    requested = "requested"
+    approved = "approved"
+    rejected = "rejected"
+
+    @property
+    def label(self) -> str:
+        return {"requested": "待审批", "approved": "已批准", "rejected": "未批准"}[self.value]
+
+
+class StaffLeave(Base):
+    """请假 (§1.9): a staff member away from their post; approved days prorate the week's quotas."""
+
+    __tablename__ = "staff_leaves"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[LeaveStatus] = mapped_column(_enum(LeaveStatus), default=LeaveStatus.requested)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    staff: Mapped[User] = relationship(foreign_keys=[staff_id])
+
+
+class ContactCadence(Base):
+    """How often parents of each contact grade are contacted (§2.5.4), per department.
+
+    Without a row a department uses records.DEFAULT_CADENCE (special every 2 weeks, key every
+    month, general once a semester)."""
+
+    __tablename__ = "contact_cadences"
+
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), primary_key=True)
+    special_days: Mapped[int] = mapped_column(Integer)
+    key_days: Mapped[int] = mapped_column(Integer)
+    general_days: Mapped[int] = mapped_column(Integer)

@@ -1,12 +1,17 @@
 """Each role × each page: who gets the page, who gets 403, who is sent to log in."""
 
+from datetime import UTC, datetime
+
 import pytest
 from litestar.testing import TestClient
+from sqlalchemy import select
 
-from server.models import Room
-from tests.conftest import log_in, room_outside_scope, rooms_of_students_of
+from server.models import ClassCourse, DutyShift, Room, SchoolClass
+from server.scope import today
+from tests.conftest import log_in, room_outside_scope, rooms_of_students_of, user_named
+from tests.test_worklog import record_visit
 
-OK, FORBIDDEN, LOGIN, EXPIRED = 200, 403, "login", 401
+OK, FORBIDDEN, LOGIN, EXPIRED, NOT_FOUND = 200, 403, "login", 401, 404
 PEOPLE = ["admin", "office1", "leader1", "counselor1", "teacher1", None]
 
 # path template → expected answer per person (None = not logged in)
@@ -17,6 +22,59 @@ TABLE = {
         admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
     ),
     "/rooms/{foreign_room}/visit": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=FORBIDDEN, anonymous=LOGIN
+    ),
+    # 找宿舍: everyone searches; the results list only rooms in scope (tests/test_rooms.py)
+    "/rooms/find": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
+    ),
+    "/rooms/find/results": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
+    ),
+    # the installed app: the browser fetches the manifest and icons without cookies, the
+    # install page is read before logging in, the scanner page is in the offline shell
+    "/manifest.webmanifest": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK
+    ),
+    "/icons/{icon}": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK
+    ),
+    "/install": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK),
+    "/scan": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK),
+    # the guideline's records (server/records.py): forms for everyone who writes records
+    "/records/new/{record_kind}": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
+    ),
+    "/records/new/nonsense": dict(
+        admin=NOT_FOUND,
+        office1=NOT_FOUND,
+        leader1=NOT_FOUND,
+        counselor1=NOT_FOUND,
+        teacher1=NOT_FOUND,
+        anonymous=LOGIN,
+    ),  # fmt: skip
+    "/week": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN),
+    "/due": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN),
+    "/leave": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN),
+    "/department/leave": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN, anonymous=LOGIN
+    ),
+    "/department/week": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN, anonymous=LOGIN
+    ),
+    # 工作记录: everyone reads their own log; leaders (their department), office and admin
+    # another person's; an entry's history is for whoever may read the entry
+    "/log": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN),
+    "/log?staff={counselor1}": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=FORBIDDEN, anonymous=LOGIN
+    ),
+    "/log.xlsx": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
+    ),
+    "/log.xlsx?staff={counselor1}": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=FORBIDDEN, anonymous=LOGIN
+    ),
+    "/entries/{counselor1_entry}/history": dict(
         admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=FORBIDDEN, anonymous=LOGIN
     ),
     "/department/records": dict(
@@ -41,16 +99,89 @@ TABLE = {
         teacher1=FORBIDDEN,
         anonymous=LOGIN,
     ),
+    # 检查上课: the class teacher and the counselor record checks; leaders, office and admin
+    # read a class's history. counselor1 covers every class of the small demo college.
+    "/attendance": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
+    ),
+    "/classes/{own_class}/attendance/new": dict(
+        admin=FORBIDDEN,
+        office1=FORBIDDEN,
+        leader1=FORBIDDEN,
+        counselor1=OK,
+        teacher1=OK,
+        anonymous=LOGIN,
+    ),
+    "/classes/{foreign_class}/attendance/new": dict(
+        admin=FORBIDDEN,
+        office1=FORBIDDEN,
+        leader1=FORBIDDEN,
+        counselor1=OK,
+        teacher1=FORBIDDEN,
+        anonymous=LOGIN,
+    ),
+    "/classes/{own_class}/attendance": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
+    ),
+    "/classes/{foreign_class}/attendance": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=FORBIDDEN, anonymous=LOGIN
+    ),
+    "/classes/{own_class}/course-roles": dict(
+        admin=FORBIDDEN,
+        office1=FORBIDDEN,
+        leader1=FORBIDDEN,
+        counselor1=OK,
+        teacher1=OK,
+        anonymous=LOGIN,
+    ),
+    "/classes/{foreign_class}/course-roles/{foreign_course}": dict(
+        admin=FORBIDDEN,
+        office1=FORBIDDEN,
+        leader1=FORBIDDEN,
+        counselor1=OK,
+        teacher1=FORBIDDEN,
+        anonymous=LOGIN,
+    ),
+    # 值班: everyone reads the roster and prints it; leaders build it and see missed rounds;
+    # only the person on a shift asks to swap it
+    "/duty": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN),
+    "/duty/roster.xlsx": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
+    ),
+    "/duty/roster": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN, anonymous=LOGIN
+    ),
+    "/duty/missed": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN, anonymous=LOGIN
+    ),
+    "/duty/shifts/{counselor1_shift}/swap": dict(
+        admin=FORBIDDEN,
+        office1=FORBIDDEN,
+        leader1=FORBIDDEN,
+        counselor1=OK,
+        teacher1=FORBIDDEN,
+        anonymous=LOGIN,
+    ),
     "/healthz": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK),
     # the offline shell: readable without a session, so a phone whose login expired still opens it
     "/outbox": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK),
     "/offline": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK),
-    "/offline/door": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK),
-    "/offline/saved": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK),
-    "/rounds/plan": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN),
+    "/offline/door": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK
+    ),
+    "/offline/saved": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK
+    ),
+    "/rounds/plan": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
+    ),
     # JSON for phones: an expired login is 401, never a redirect to a page
-    "/sync/pull": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=EXPIRED),
-    "/sync/conflicts": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=EXPIRED),
+    "/sync/pull": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=EXPIRED
+    ),
+    "/sync/conflicts": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=EXPIRED
+    ),
 }
 
 CASES = [(path, person) for path in TABLE for person in PEOPLE]
@@ -61,7 +192,31 @@ def places(sessionmaker):
     with sessionmaker() as db:
         own = rooms_of_students_of(db, "teacher1")[0]
         foreign = room_outside_scope(db, "teacher1")
-        return {"own_room": own, "foreign_room": foreign, "building": db.get(Room, own).building_id}
+        classes = {
+            c.class_teacher_id == user_named(db, "teacher1").id: c
+            for c in db.scalars(select(SchoolClass).order_by(SchoolClass.id))
+        }
+        foreign_course = db.scalar(
+            select(ClassCourse.course_id).where(ClassCourse.class_id == classes[False].id).limit(1)
+        )
+        return {
+            "own_room": own,
+            "foreign_room": foreign,
+            "building": db.get(Room, own).building_id,
+            "icon": "icon-192.png",
+            "record_kind": "talk",
+            "own_class": classes[True].id,
+            "foreign_class": classes[False].id,
+            "foreign_course": foreign_course,
+            "counselor1_shift": db.scalar(
+                select(DutyShift.id)
+                .where(DutyShift.staff_id == user_named(db, "counselor1").id)
+                .where(DutyShift.date == today())
+                .order_by(DutyShift.id)
+            ),
+            "counselor1": user_named(db, "counselor1").id,
+            "counselor1_entry": record_visit(db, "counselor1", datetime.now(UTC)),
+        }
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +265,13 @@ def test_the_table_covers_every_page_route(app):
         p.replace("{own_room}", "{room_id:int}")
         .replace("{foreign_room}", "{room_id:int}")
         .replace("{building}", "{building_id:int}")
+        .replace("{icon}", "{file:str}")
+        .replace("{record_kind}", "{kind_name:str}")
+        .replace("{own_class}", "{class_id:int}")
+        .replace("{foreign_class}", "{class_id:int}")
+        .replace("{foreign_course}", "{course_id:int}")
+        .replace("{counselor1_shift}", "{shift_id:int}")
+        .replace("{counselor1_entry}", "{entry_id:uuid}")
         for p in TABLE
     }
     assert pages <= covered, pages - covered

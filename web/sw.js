@@ -6,7 +6,7 @@
 // first. A form post carrying `_kind` that cannot reach the server goes to the outbox and is
 // answered at once. htmx fragments and JSON are never cached.
 
-const VERSION = "v1"; // bump whenever a SHELL file changes: the new worker precaches it again
+const VERSION = "v4"; // bump whenever a SHELL file changes: the new worker precaches it again
 const SHELL_CACHE = `xg-shell-${VERSION}`;
 // pages kept for offline use (准备巡查 and pages visited); they survive worker updates
 const PAGES_CACHE = "xg-pages-v1";
@@ -21,8 +21,16 @@ const SHELL = [
   "/static/app.css",
   "/static/app.js",
   "/static/outbox.js",
+  "/static/attendance.js", // the attendance check form, opened offline from a cached page
   "/static/npm/idb/umd.js",
   "/static/npm/uuidv7/index.js",
+  "/static/install.js",
+  // 扫码 offline: the scanner page, its script and the QR decoder (about 1 MB of wasm)
+  "/scan",
+  "/static/scan.js",
+  "/static/npm/zxing-wasm/es/reader/index.js",
+  "/static/npm/zxing-wasm/es/share.js",
+  "/static/npm/zxing-wasm/reader/zxing_reader.wasm",
   OFFLINE_PAGE,
   DOOR_NOT_PREPARED,
   SAVED_FRAGMENT,

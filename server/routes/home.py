@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from litestar import Request, get
 from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from server import scope
+from server import duty, records, scope, week
 from server.entries import KINDS
 from server.models import DutyShift, Entry, Room, User
 
@@ -34,17 +36,44 @@ def home(request: Request[User, dict, object], db: Session) -> Template:
         select(DutyShift)
         .options(joinedload(DutyShift.building))
         .where(DutyShift.staff_id == user.id, DutyShift.date == scope.today())
-        .order_by(DutyShift.slot)
     ).all()
+    shifts = sorted(shifts, key=lambda s: duty.SLOTS.index(s.slot))
     return Template(
         "home.html",
         context={
             "shifts": shifts,
+            # on a duty day: the morning and evening rounds expected, done or not yet
+            "rounds": duty.rounds(db, shifts),
             "recent": my_entries(db, user, RECENT),
             "kinds": KINDS,
             "today": scope.today(),
+            **week_card(db, user),
+            "record_kinds": records.RECORD_KINDS.values(),
+            "due_counts": due_counts(db, user),
         },
     )
+
+
+def week_card(db: Session, user: User) -> dict:
+    """What _week_card.html needs: this week's quotas (server/week.py)."""
+    monday = week.monday_of(scope.today())
+    return {"monday": monday, "progress": week.my_week(db, user, monday), "timedelta": timedelta}
+
+
+def due_counts(db: Session, user: User) -> dict[str, int]:
+    today = scope.today()
+    counts = {
+        "follow_ups": len(records.follow_ups_due(db, user, today)),
+        "parents": len(records.parents_overdue(db, user, today)),
+        "teachers": len(records.course_teachers_overdue(db, user, today)),
+    }
+    return {**counts, "total": sum(counts.values())}
+
+
+@get("/week", name="my_week", sync_to_thread=True)
+def my_week(request: Request[User, dict, object], db: Session) -> Template:
+    """本周 on its own page (the home page shows the same card)."""
+    return Template("week.html", context=week_card(db, request.user))
 
 
 @get("/records", name="my_records", sync_to_thread=True)
@@ -55,4 +84,4 @@ def my_records(request: Request[User, dict, object], db: Session, saved: str = "
     )
 
 
-ROUTES = [home, my_records]
+ROUTES = [home, my_week, my_records]

@@ -2,9 +2,10 @@
 
 `GET /rounds/plan` lists the pages to cache, each with a title and a kind; the page asks its
 service worker to fetch and keep every one of them. Kinds now: `page` (home, outbox, offline
-pages) and `room` (the door-visit form of every room the user may open today: where their
-students live and the buildings they are on duty in). Later areas add their own kinds to the
-same list (class rosters, the duty roster), and the phone caches them without a change.
+pages, this week's duty roster), `room` (the door-visit form of every room the user may open today: where their
+students live and the buildings they are on duty in) and `roster` (the attendance check form
+of each class the user checks). Later areas add their own kinds to the same list, and the
+phone caches them without a change.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from litestar import Request, Response, get
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
-from server import doors, scope
-from server.models import Building, DutyShift, Room, User
+from server import doors, records, scope
+from server.models import Building, DutyShift, Room, SchoolClass, User
 from server.settings import Settings
 
 # a counselor's students and duty buildings come to a few hundred rooms; a cap keeps a
@@ -38,6 +39,15 @@ def rounds_plan(request: Request[User, dict, object], db: Session, settings: Set
         {"kind": "page", "url": reverse("outbox"), "title": "待同步"},
         {"kind": "page", "url": reverse("offline"), "title": "离线"},
         {"kind": "page", "url": reverse("door_not_prepared"), "title": "未缓存的宿舍"},
+        # this week's roster, my shifts first: a plain URL, so the cached copy is the default view
+        {"kind": "page", "url": reverse("duty"), "title": "值班表"},
+        {"kind": "page", "url": reverse("my_week"), "title": "本周"},
+        {"kind": "page", "url": reverse("due"), "title": "待办联系"},
+    ]
+    # the guideline's record forms (talk, parent contact …): written offline like a visit
+    items += [
+        {"kind": "form", "url": reverse("new_record", kind_name=kind.name), "title": kind.label}
+        for kind in records.RECORD_KINDS.values()
     ]
     items += [
         {
@@ -46,6 +56,20 @@ def rounds_plan(request: Request[User, dict, object], db: Session, settings: Set
             "title": room.title,
         }
         for room in rooms[:MAX_ROOMS]
+    ]
+    # the attendance check form of each class the user checks (its URL has no query: the
+    # course, period and date are chosen in the form, so one cached page serves every lesson)
+    items += [
+        {
+            "kind": "roster",
+            "url": reverse("attendance_form", class_id=school_class.id),
+            "title": f"查课 · {school_class.name}",
+        }
+        for school_class in db.scalars(
+            select(SchoolClass)
+            .where(scope.recording_class_condition(user))
+            .order_by(SchoolClass.name)
+        )
     ]
     return Response(
         {

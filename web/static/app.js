@@ -23,7 +23,17 @@ document.addEventListener("htmx:configRequest", (event) => {
 function freshEntryIds(root) {
   for (const input of root.querySelectorAll("[data-entry-id]")) input.value = uuidv7();
 }
-window.addEventListener("pageshow", () => freshEntryIds(document));
+// a form page cached days ago must not default to the day it was cached
+function todayDefaults(root) {
+  const now = new Date();
+  const pad = (n) => String(n).padStart(2, "0");
+  const today = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+  for (const input of root.querySelectorAll("input[data-default-today]")) input.value = today;
+}
+window.addEventListener("pageshow", () => {
+  freshEntryIds(document);
+  todayDefaults(document);
+});
 document.addEventListener("htmx:load", (event) => freshEntryIds(event.detail.elt));
 
 // No service worker took the save (first visit before it installed, or a forced reload):
@@ -61,6 +71,42 @@ async function showOutbox() {
   badge.hidden = state.pending + state.problems === 0;
   document.querySelector("[data-login-expired]").hidden = !(state.loginExpired && state.pending);
   if (document.querySelector("[data-outbox]")) await drawOutboxPage(state);
+  const week = document.querySelector("[data-week]");
+  if (week) await drawPendingQuotas(week);
+}
+
+// --- 本周: what waits in the outbox counts as pending, not done (server/week.py counts done) ---
+
+/** Which weekly quotas an outbox item will count for; mirrors the kinds' counts_as. */
+function facetsOf(item) {
+  const form = item.form;
+  if (item.kind !== "dorm_visit") return [item.kind];
+  const facets = ["dorm_visit"];
+  if (form.stars) facets.push("hygiene_check");
+  if ((form.talk_notes || "").trim()) facets.push("dorm_talk");
+  return facets;
+}
+
+async function drawPendingQuotas(week) {
+  const start = new Date(`${week.dataset.weekStart}T00:00:00+08:00`);
+  const end = new Date(start.getTime() + 7 * 24 * 3600 * 1000);
+  const waiting = (await outbox.list()).filter((item) => {
+    const recorded = new Date(item.recorded_at);
+    return item.status === "pending" && recorded >= start && recorded < end;
+  });
+  for (const row of week.querySelectorAll("[data-quota]")) {
+    const counted = waiting.filter((item) => facetsOf(item).includes(row.dataset.counts));
+    let pending = counted.length;
+    if (row.dataset.distinct === "students") {
+      // each student once: those already counted on the server, and those in several items
+      const done = new Set(row.dataset.students.split(",").filter(Boolean));
+      const more = new Set(counted.flatMap((item) => [].concat(item.form.student_ids || [])));
+      pending = [...more].filter((id) => !done.has(id)).length;
+    }
+    const label = row.querySelector("[data-pending]");
+    label.textContent = `+${pending} 待同步`;
+    label.hidden = pending === 0;
+  }
 }
 
 async function drawOutboxPage(state) {
@@ -154,7 +200,8 @@ async function prepareForRounds(section) {
     const failed = new Set(result.failed);
     const rooms = plan.items.filter((i) => i.kind === "room" && !failed.has(i.url)).length;
     await outbox.setMeta("last_prepared", { at: new Date().toISOString(), rooms });
-    summary.textContent = prepareSummary(plan, rooms, failed.size);
+    const rosters = plan.items.filter((i) => i.kind === "roster" && !failed.has(i.url)).length;
+    summary.textContent = prepareSummary(plan, rooms, failed.size, rosters);
   } catch (error) {
     summary.textContent = error.message;
   } finally {
@@ -189,8 +236,9 @@ async function askWorker(message, onProgress) {
   });
 }
 
-function prepareSummary(plan, rooms, failures) {
+function prepareSummary(plan, rooms, failures, rosters = 0) {
   let text = `已缓存 ${rooms} 个宿舍`;
+  if (rosters) text += `、${rosters} 个班级的查课表`;
   if (failures) text += `，${failures} 个页面未能缓存（请联网后再试）`;
   if (plan.truncated) text += "，宿舍太多，只缓存了前面的一部分";
   if (plan.later_shifts.length) {
@@ -261,6 +309,28 @@ async function wipePhone() {
     await registration.unregister();
   }
 }
+
+// --- 联系家长: only the chosen student's guardians ---------------------------------------------
+
+function filterGuardians(form) {
+  const student = form.querySelector("[data-guardian-student]");
+  const guardians = form.querySelector("[data-guardians]");
+  if (!student || !guardians) return;
+  const show = () => {
+    for (const option of guardians.options) {
+      if (!option.dataset.student) continue;
+      option.hidden = option.dataset.student !== student.value;
+      if (option.hidden && option.selected) guardians.value = "";
+    }
+  };
+  student.addEventListener("change", show);
+  show();
+}
+document.addEventListener("htmx:load", (event) => {
+  const form = event.detail.elt.querySelector?.("form") || event.detail.elt;
+  if (form instanceof HTMLFormElement) filterGuardians(form);
+});
+for (const form of document.querySelectorAll("form")) filterGuardians(form);
 
 // --- start ------------------------------------------------------------------------------------
 
