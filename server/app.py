@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from server import auth, errors
 from server.db import make_engine, make_sessionmaker
 from server.models import ROLE_LABELS
+from server.records import RECORD_KINDS
 from server.routes import (
     accounts,
     attendance,
@@ -88,6 +89,8 @@ def _templates() -> TemplateConfig:
     def configure(engine: JinjaTemplateEngine) -> None:
         engine.engine.filters["local_time"] = local_time
         engine.engine.globals["ROLE_LABELS"] = ROLE_LABELS
+        # records with an edit form of their own (server/routes/records.py)
+        engine.engine.globals["EDITABLE_KINDS"] = set(RECORD_KINDS)
 
     return TemplateConfig(
         directory=WEB_DIR / "templates", engine=JinjaTemplateEngine, engine_callback=configure

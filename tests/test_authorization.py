@@ -6,8 +6,10 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from server.models import ClassCourse, DutyShift, Room, SchoolClass
+from server.models import ClassCourse, DutyShift, Room, SchoolClass, Student
 from server.scope import today
+from server.sync import merge
+from server.sync.ids import new_entry_id
 from tests.conftest import log_in, room_outside_scope, rooms_of_students_of, user_named
 from tests.test_worklog import record_visit
 
@@ -77,6 +79,23 @@ TABLE = {
     "/entries/{counselor1_entry}/history": dict(
         admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=FORBIDDEN, anonymous=LOGIN
     ),
+    # only the author edits a record (leaders read, never change, §1.4); visits have no edit form
+    "/entries/{counselor1_talk}/edit": dict(
+        admin=FORBIDDEN,
+        office1=FORBIDDEN,
+        leader1=FORBIDDEN,
+        counselor1=OK,
+        teacher1=FORBIDDEN,
+        anonymous=LOGIN,
+    ),  # fmt: skip
+    "/entries/{counselor1_entry}/edit": dict(
+        admin=FORBIDDEN,
+        office1=FORBIDDEN,
+        leader1=FORBIDDEN,
+        counselor1=NOT_FOUND,
+        teacher1=FORBIDDEN,
+        anonymous=LOGIN,
+    ),  # fmt: skip
     "/department/records": dict(
         admin=OK, office1=OK, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN, anonymous=LOGIN
     ),
@@ -216,7 +235,26 @@ def places(sessionmaker):
             ),
             "counselor1": user_named(db, "counselor1").id,
             "counselor1_entry": record_visit(db, "counselor1", datetime.now(UTC)),
+            "counselor1_talk": record_talk(db, "counselor1"),
         }
+
+
+def record_talk(db, username: str):
+    """A talk by this person with the first student of their classes."""
+    user = user_named(db, username)
+    student = db.scalar(
+        select(Student.id)
+        .join(SchoolClass)
+        .where(SchoolClass.counselor_id == user.id)
+        .order_by(Student.id)
+        .limit(1)
+    )
+    entry_id = new_entry_id()
+    payload = {"student_ids": [student], "category": "study", "summary": "学习计划"}
+    mutation = merge.Mutation(id=entry_id, op="create", kind="talk", payload=payload)
+    assert merge.apply(db, user, mutation).status == "applied"
+    db.commit()
+    return entry_id
 
 
 @pytest.fixture(scope="module")
@@ -272,6 +310,7 @@ def test_the_table_covers_every_page_route(app):
         .replace("{foreign_course}", "{course_id:int}")
         .replace("{counselor1_shift}", "{shift_id:int}")
         .replace("{counselor1_entry}", "{entry_id:uuid}")
+        .replace("{counselor1_talk}", "{entry_id:uuid}")
         for p in TABLE
     }
     assert pages <= covered, pages - covered

@@ -334,3 +334,60 @@ def test_the_leader_sees_each_persons_week(login):
     page = login("leader1").get("/department/week")
     assert page.status_code == 200
     assert 'data-person="counselor1"' in page.text and "谈心谈话（不同学生）" in page.text
+
+
+# --- editing: the author only, every revision kept ------------------------------------------
+
+
+def test_the_author_edits_a_record_and_the_history_keeps_both(login, db):
+    client = login("counselor1")
+    student = student_of(db, "counselor1")
+    fields = {"student_ids": str(student.id), "category": "life", "summary": "初次谈话"}
+    entry_id, _ = save(client, "talk", fields)
+    listed = client.get("/records")
+    assert f"/entries/{entry_id}/edit" in listed.text
+
+    form = client.get(f"/entries/{entry_id}/edit")
+    assert "初次谈话" in form.text and 'name="base_revision" value="1"' in form.text
+    edited = client.post(
+        f"/entries/{entry_id}/revisions",
+        data={"_csrf_token": form_csrf(form.text), "base_revision": "1", **fields,
+              "summary": "补充：已联系宿管"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert edited.status_code == 303
+    db.rollback()
+    entry = db.get(Entry, entry_id)
+    assert (entry.revision, entry.payload["summary"]) == (2, "补充：已联系宿管")
+    history = client.get(f"/entries/{entry_id}/history")
+    assert "初次谈话" in history.text and "补充：已联系宿管" in history.text
+
+
+def test_an_edit_from_an_old_revision_keeps_the_servers_version(login, db):
+    client = login("counselor1")
+    student = student_of(db, "counselor1")
+    fields = {"student_ids": str(student.id), "category": "life", "summary": "第一版"}
+    entry_id, _ = save(client, "talk", fields)
+    form = client.get(f"/entries/{entry_id}/edit")
+    token = form_csrf(form.text)
+    first = {"_csrf_token": token, "base_revision": "1", **fields, "summary": "手机甲的修改"}
+    assert client.post(f"/entries/{entry_id}/revisions", data=first).status_code in (200, 303)
+    late = {"_csrf_token": token, "base_revision": "1", **fields, "summary": "手机乙的修改"}
+    answer = client.post(
+        f"/entries/{entry_id}/revisions", data=late, headers={"HX-Request": "true"}
+    )
+    assert answer.status_code == 422 and "已在别处被修改" in answer.text
+    assert "手机乙的修改" in answer.text, "what was typed stays in the form"
+    db.rollback()
+    assert db.get(Entry, entry_id).payload["summary"] == "手机甲的修改"
+
+
+def test_only_the_author_may_edit(client, login, db):
+    login("counselor1")
+    student = student_of(db, "counselor1")
+    entry_id, _ = save(client, "talk", {"student_ids": str(student.id), "category": "life",
+                                        "summary": "辅导员的谈话"})  # fmt: skip
+    client.cookies.clear()
+    login("leader1")
+    assert client.get(f"/entries/{entry_id}/edit").status_code == 403
+    assert "辅导员的谈话" in client.get(f"/entries/{entry_id}/history").text, "leaders read it"

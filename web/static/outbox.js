@@ -108,19 +108,24 @@
     const mutationNo = ((await meta.get("last_mutation_no")) || 0) + 1;
     // the page puts a fresh UUIDv7 into entry_id; random ids only cover a form without one
     let id = UUID.test(fields.entry_id || "") ? fields.entry_id : scope.crypto.randomUUID();
+    // an edit form (_op=update) names the revision it started from; the server re-checks it
+    const op = phone._op === "update" ? "update" : "create";
+    const baseRevision = op === "update" ? Number(fields.base_revision) || null : null;
     const earlier = await items.get(id);
     if (earlier && JSON.stringify(earlier.form) === JSON.stringify(fields)) {
       await tx.done;
       return earlier;
     }
-    if (earlier) id = scope.crypto.randomUUID(); // an id reused for other content: keep both
+    // a second edit of the same record before either was sent replaces the first (same base)
+    const replaces = earlier && op === "update" && earlier.op === "update";
+    if (earlier && !replaces) id = scope.crypto.randomUUID(); // an id reused for other content
     fields.entry_id = id;
     const item = {
       id,
-      op: "create",
+      op,
       kind: phone._kind,
       form: fields,
-      base_revision: null,
+      base_revision: replaces ? earlier.base_revision : baseRevision,
       schema_version: Number(phone._schema_version) || 1,
       recorded_at: new Date().toISOString(),
       mutation_no: mutationNo,
@@ -131,7 +136,7 @@
     await Promise.all([
       meta.put(deviceId, "device_id"),
       meta.put(mutationNo, "last_mutation_no"),
-      items.add(item),
+      replaces ? items.put(item) : items.add(item),
       tx.done,
     ]);
     announce();
