@@ -88,8 +88,11 @@ def session_data(user: User) -> dict[str, Any]:
 
 def _load_user(sessionmaker, data: dict[str, Any]) -> User | None:
     with sessionmaker() as db:
+        # one query for the user, the department and the roles: this runs on every request
         user = db.scalar(
-            select(User).options(joinedload(User.department)).where(User.id == data.get("uid"))
+            select(User)
+            .options(joinedload(User.department), joinedload(User.role_rows))
+            .where(User.id == data.get("uid"))
         )
         if user is None or not user.active or user.session_epoch != data.get("epoch"):
             return None
