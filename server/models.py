@@ -552,7 +552,7 @@ class StaffLeave(Base):
 class ContactCadence(Base):
     """How often parents of each contact grade are contacted (§2.5.4), per department.
 
-    Without a row a department uses records.DEFAULT_CADENCE (special every 2 weeks, key every
+    Without a row a department uses due.DEFAULT_CADENCE (special every 2 weeks, key every
     month, general once a semester)."""
 
     __tablename__ = "contact_cadences"

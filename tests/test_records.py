@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from server import records
+from server import due
 from server.models import (
     ClassCourse,
     Entry,
@@ -242,30 +242,30 @@ def test_parents_are_due_by_contact_grade(db, made_up_class, grade, every):
              "reason": "praise", "summary": "表扬"}, contacted)  # fmt: skip
 
     def listed(on: date) -> bool:
-        return student.id in {o.what.id for o in records.parents_overdue(db, counselor, on)}
+        return student.id in {o.what.id for o in due.parents_overdue(db, counselor, on)}
 
     assert not listed(contacted + timedelta(days=every - 1))
     assert listed(contacted + timedelta(days=every))
     never = students["s4"]
-    assert never.id in {o.what.id for o in records.parents_overdue(db, counselor, contacted)}
+    assert never.id in {o.what.id for o in due.parents_overdue(db, counselor, contacted)}
 
 
 def test_each_course_teacher_is_due_a_month_after_the_last_contact(db, made_up_class):
     people, *_ = made_up_class
     teacher = people["teacher"]
-    (taught,) = [o.what for o in records.course_teachers_overdue(db, teacher, today())]
+    (taught,) = [o.what for o in due.course_teachers_overdue(db, teacher, today())]
     contacted = today() - timedelta(days=100)
     written(db, teacher, "teacher_contact",
             {"class_course_id": taught.id, "method": "in_person", "summary": "沟通学情"},
             contacted)  # fmt: skip
 
     def listed(on: date) -> bool:
-        return taught.id in {o.what.id for o in records.course_teachers_overdue(db, teacher, on)}
+        return taught.id in {o.what.id for o in due.course_teachers_overdue(db, teacher, on)}
 
     assert not listed(contacted + timedelta(days=29))
     assert listed(contacted + timedelta(days=30))
     # the counselor is not the class teacher of this class: nothing due for them
-    assert records.course_teachers_overdue(db, people["counselor"], today()) == []
+    assert due.course_teachers_overdue(db, people["counselor"], today()) == []
 
 
 def test_a_follow_up_is_due_until_a_later_talk_with_the_student(db, made_up_class):
@@ -275,12 +275,12 @@ def test_a_follow_up_is_due_until_a_later_talk_with_the_student(db, made_up_clas
     written(db, counselor, "talk",
             {"student_ids": [students["s1"].id], "category": "life", "summary": "想家",
              "follow_up": follow_up.isoformat()}, today())  # fmt: skip
-    assert records.follow_ups_due(db, counselor, follow_up - timedelta(days=1)) == []
-    assert len(records.follow_ups_due(db, counselor, follow_up)) == 1
+    assert due.follow_ups_due(db, counselor, follow_up - timedelta(days=1)) == []
+    assert len(due.follow_ups_due(db, counselor, follow_up)) == 1
     written(db, counselor, "talk",
             {"student_ids": [students["s1"].id], "category": "life", "summary": "好多了"},
             today() + timedelta(days=1))  # fmt: skip
-    assert records.follow_ups_due(db, counselor, follow_up) == []
+    assert due.follow_ups_due(db, counselor, follow_up) == []
 
 
 # --- staff leave (§1.9) ---------------------------------------------------------------------

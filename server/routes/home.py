@@ -9,7 +9,7 @@ from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from server import duty, records, scope, week
+from server import due, duty, records, scope, week
 from server.entries import KINDS
 from server.models import DutyShift, Entry, Room, User
 
@@ -63,9 +63,9 @@ def week_card(db: Session, user: User) -> dict:
 def due_counts(db: Session, user: User) -> dict[str, int]:
     today = scope.today()
     counts = {
-        "follow_ups": len(records.follow_ups_due(db, user, today)),
-        "parents": len(records.parents_overdue(db, user, today)),
-        "teachers": len(records.course_teachers_overdue(db, user, today)),
+        "follow_ups": len(due.follow_ups_due(db, user, today)),
+        "parents": len(due.parents_overdue(db, user, today)),
+        "teachers": len(due.course_teachers_overdue(db, user, today)),
     }
     return {**counts, "total": sum(counts.values())}
 

@@ -20,7 +20,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from server import records, scope, week
+from server import due, records, scope, week
 from server.auth import requires_leader
 from server.entries import Kind
 from server.models import (
@@ -195,16 +195,17 @@ def _choices(db: Session, user: User, kind_name: str) -> dict:
 
 
 @get("/due", name="due", sync_to_thread=True)
-def due(request: Request[User, dict, object], db: Session) -> Template:
+def what_is_due(request: Request[User, dict, object], db: Session) -> Template:
     """Parents and course teachers due for contact, and talk follow-ups that have come."""
     user, today = request.user, scope.today()
     return Template(
         "due.html",
         context={
-            "parents": records.parents_overdue(db, user, today),
-            "teachers": records.course_teachers_overdue(db, user, today),
-            "follow_ups": records.follow_ups_due(db, user, today),
-            "cadence": records.cadence(db, user.department_id),
+            "parents": due.parents_overdue(db, user, today),
+            "teachers": due.course_teachers_overdue(db, user, today),
+            "follow_ups": due.follow_ups_due(db, user, today),
+            "cadence": due.cadence(db, user.department_id),
+            "categories": records.TALK_CATEGORIES,
             "today": today,
         },
     )
@@ -328,5 +329,15 @@ def department_week(
     )
 
 
-ROUTES = [new_record, save_record, edit_record, save_edit, due, leave, request_leave, department_leave, decide_leave,
-          department_week]  # fmt: skip
+ROUTES = [
+    new_record,
+    save_record,
+    edit_record,
+    save_edit,
+    what_is_due,
+    leave,
+    request_leave,
+    department_leave,
+    decide_leave,
+    department_week,
+]
