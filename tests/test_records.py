@@ -391,3 +391,15 @@ def test_only_the_author_may_edit(client, login, db):
     login("leader1")
     assert client.get(f"/entries/{entry_id}/edit").status_code == 403
     assert "辅导员的谈话" in client.get(f"/entries/{entry_id}/history").text, "leaders read it"
+
+
+def test_the_due_page_lists_a_follow_up_that_has_come(login, db):
+    client = login("counselor1")
+    student = student_of(db, "counselor1")
+    fields = {"student_ids": str(student.id), "category": "life", "summary": "回访测试：想家",
+              "follow_up": today().isoformat()}  # fmt: skip
+    save(client, "talk", fields)
+    page = client.get("/due")
+    assert page.status_code == 200
+    assert "生活：回访测试：想家" in page.text
+    assert "data-parent-due" in page.text, "demo students never contacted are due"
