@@ -38,6 +38,7 @@ from server.routes import (
     records,
     rooms,
     rounds,
+    rules,
     worklog,
 )
 from server.settings import PROJECT_DIR, TIMEZONE, Settings
@@ -51,6 +52,7 @@ ROUTES = [
     *accounts.ROUTES,
     *home.ROUTES,
     *records.ROUTES,
+    *rules.ROUTES,
     *dorm_visits.ROUTES,
     *rooms.ROUTES,
     *attendance.ROUTES,

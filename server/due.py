@@ -144,3 +144,16 @@ def follow_ups_due(db: Session, user: User, today: date) -> list[Entry]:
         ):
             due.append(talk)
     return due
+
+
+def set_cadence(db: Session, department_id: int, days: dict[str, int] | None) -> None:
+    """A department's own contact cadence (days per contact grade); None: the college's."""
+    row = db.get(ContactCadence, department_id)
+    if days is None:
+        if row is not None:
+            db.delete(row)
+        return
+    if row is None:
+        row = ContactCadence(department_id=department_id)
+        db.add(row)
+    row.special_days, row.key_days, row.general_days = days["special"], days["key"], days["general"]

@@ -161,3 +161,61 @@ def my_week(db: Session, user: User, monday: date) -> list[Progress]:
             else:
                 row.done += 1
     return list(progress.values())
+
+
+@dataclass
+class RuleRow:
+    """A weekly quota of one role as a department sees it: the college's target and its own."""
+
+    role: Role
+    counts: str
+    label: str
+    default: int
+    own: int | None  # the department's target, None when it keeps the college's
+
+
+def department_rules(db: Session, department_id: int) -> list[RuleRow]:
+    rules = db.scalars(
+        select(QuotaRule)
+        .where(QuotaRule.department_id.is_(None) | (QuotaRule.department_id == department_id))
+        .order_by(QuotaRule.id)
+    ).all()
+    rows: dict[tuple[Role, str], RuleRow] = {}
+    for rule in rules:
+        if rule.department_id is None:
+            rows[(rule.role, rule.counts)] = RuleRow(
+                rule.role, rule.counts, rule.label, rule.target, None
+            )
+    for rule in rules:
+        if rule.department_id is not None and (rule.role, rule.counts) in rows:
+            rows[(rule.role, rule.counts)].own = rule.target
+    return sorted(rows.values(), key=lambda r: (QUOTA_ROLES.index(r.role), r.label))
+
+
+def set_department_target(
+    db: Session, department_id: int, role: Role, counts: str, target: int | None
+) -> None:
+    """The department's own weekly target for a role's quota; None goes back to the college's."""
+    default = db.scalar(
+        select(QuotaRule).where(
+            QuotaRule.department_id.is_(None), QuotaRule.role == role, QuotaRule.counts == counts
+        )
+    )
+    own = db.scalar(
+        select(QuotaRule).where(
+            QuotaRule.department_id == department_id,
+            QuotaRule.role == role,
+            QuotaRule.counts == counts,
+        )
+    )
+    if target is None:
+        if own is not None:
+            db.delete(own)
+        return
+    if own is None:
+        own = QuotaRule(
+            department_id=department_id, role=role, counts=counts, label=default.label,
+            distinct_students=default.distinct_students,
+        )  # fmt: skip
+        db.add(own)
+    own.target = target

@@ -61,6 +61,9 @@ TABLE = {
     "/department/leave": dict(
         admin=OK, office1=OK, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN, anonymous=LOGIN
     ),
+    "/department/rules": dict(
+        admin=OK, office1=OK, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN, anonymous=LOGIN
+    ),
     "/department/week": dict(
         admin=OK, office1=OK, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN, anonymous=LOGIN
     ),

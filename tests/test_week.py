@@ -7,12 +7,14 @@ transaction that is rolled back) and reads that person's week.
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from server import week
 from server.models import (
@@ -170,3 +172,68 @@ def test_people_without_quota_roles_have_no_week(db, made_up_class):
     db.add(office)
     db.flush()
     assert week.my_week(db, office, MONDAY) == []
+
+
+# --- a department's own rules (§4), set by its leader ---------------------------------------
+
+
+def _rules_form(client) -> tuple[str, str]:
+    page = client.get("/department/rules")
+    assert page.status_code == 200
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+    department = re.search(r'name="department_id" value="(\d+)"', page.text).group(1)
+    return token, department
+
+
+def test_a_leader_sets_the_departments_talk_target_and_it_counts(login, db):
+    client = login("leader1")
+    token, department = _rules_form(client)
+    saved = client.post(
+        "/department/rules/save",
+        data={"_csrf_token": token, "department_id": department, "target_counselor_talk": "6"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    try:
+        counselor = db.scalar(select(User).where(User.username == "counselor1"))
+        assert progress(db, counselor)["talk"][1] == 6
+        assert progress(db, counselor)["hygiene_check"][1] == 2, "blank fields keep the default"
+    finally:
+        client.post(
+            "/department/rules/save", data={"_csrf_token": token, "department_id": department}
+        )  # all blank: back to the college's rules
+        db.rollback()
+    assert progress(db, counselor)["talk"][1] == 5
+
+
+@pytest.mark.parametrize(
+    "fields, reason",
+    [
+        ({"target_counselor_talk": "-1"}, "应为 0 到 50 之间的整数"),
+        ({"target_class_teacher_talk": "abc"}, "应为 0 到 50 之间的整数"),
+        ({"cadence_special": "7"}, "三项要么都填，要么都不填"),
+        ({"cadence_special": "0", "cadence_key": "30", "cadence_general": "100"}, "应为 1 到 365"),
+    ],
+)
+def test_bad_rules_are_refused_in_chinese_and_nothing_is_saved(login, db, fields, reason):
+    client = login("leader1")
+    token, department = _rules_form(client)
+    before = db.scalars(select(QuotaRule.id)).all()
+    answer = client.post(
+        "/department/rules/save",
+        data={"_csrf_token": token, "department_id": department,
+              "target_counselor_attendance_check": "3", **fields},
+    )  # fmt: skip
+    assert answer.status_code == 422 and reason in answer.text
+    db.rollback()
+    assert db.scalars(select(QuotaRule.id)).all() == before
+
+
+def test_a_leader_cannot_set_another_departments_rules(login):
+    client = login("leader1")
+    token, department = _rules_form(client)
+    other = client.post(
+        "/department/rules/save",
+        data={"_csrf_token": token, "department_id": str(int(department) + 100)},
+    )
+    assert other.status_code == 403
