@@ -177,17 +177,16 @@ class _World:
                     "method": rnd.choice(("phone", "phone", "sms", "in_person")),
                     "reason": rnd.choice(PARENT_REASONS), "summary": "沟通了近期在校情况",
                 })  # fmt: skip
-        if role == "class_teacher" or c.get("class_teacher_id") != staff_id:
-            for c in classes:
-                if c.get("class_teacher_id") != staff_id:
-                    continue
-                for t in self.taught.get(c["id"], []):
-                    if rnd.random() < 0.25:  # about once a month each
-                        entry("teacher_contact", c, {
-                            "class_course_id": t["id"], "class_id": c["id"],
-                            "course_id": t["course_id"], "teacher_id": t["teacher_id"],
-                            "method": "in_person", "summary": "沟通本班学情",
-                        })  # fmt: skip
+        for c in classes:  # the class teacher contacts each course teacher (§2.6.2)
+            if c.get("class_teacher_id") != staff_id:
+                continue
+            for t in self.taught.get(c["id"], []):
+                if rnd.random() < 0.25:  # about once a month each
+                    entry("teacher_contact", c, {
+                        "class_course_id": t["id"], "class_id": c["id"],
+                        "course_id": t["course_id"], "teacher_id": t["teacher_id"],
+                        "method": "in_person", "summary": "沟通本班学情",
+                    })  # fmt: skip
         return out
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import scope
+from server.attendance import PERIODS  # the same lesson periods as attendance checks
 from server.entries import Kind, Placement, Rejected, Written, keep_escalation, register, text
 from server.models import ClassCourse, Guardian, SchoolClass, Student, User
 
@@ -47,14 +48,6 @@ CONTACT_REASONS = {
     "praise": "获奖表彰/好人好事",
     "other": "其他",
 }
-PERIODS = {
-    "1-2": "第1-2节",
-    "3-4": "第3-4节",
-    "5-6": "第5-6节",
-    "7-8": "第7-8节",
-    "9-10": "第9-10节",
-    "evening": "晚自习",
-}
 MEETING_TYPES = {
     "staff": "工作例会",  # §2.1
     "cadre": "学生干部例会",  # §2.2
@@ -82,7 +75,9 @@ def _choice(payload: dict, key: str, choices: dict[str, str], *, label: str) -> 
     return value
 
 
-def _day(payload: dict, key: str, *, label: str, required: bool = True) -> str | None:
+def _day(
+    payload: dict, key: str, *, label: str, required: bool = True, window: int = DATE_WINDOW_DAYS
+) -> str | None:
     value = payload.get(key) or None
     if value is None:
         if required:
@@ -92,7 +87,7 @@ def _day(payload: dict, key: str, *, label: str, required: bool = True) -> str |
         day = date.fromisoformat(str(value))
     except ValueError:
         raise Rejected(f"{label}格式不正确。") from None
-    if abs((day - scope.today()).days) > DATE_WINDOW_DAYS * (2 if key == "follow_up" else 1):
+    if abs((day - scope.today()).days) > window:
         raise Rejected(f"{label}离今天太远，请检查。")
     return day.isoformat()
 
@@ -129,14 +124,32 @@ def _class_in_scope(db: Session, user: User, class_id: object) -> SchoolClass:
     return school_class
 
 
-def _class_course(db: Session, user: User, class_course_id: object) -> ClassCourse:
+def _class_course(db: Session, user: User, payload: dict) -> tuple[ClassCourse, SchoolClass]:
+    """The course of one of my classes a record is about (听课, 联系任课教师)."""
+    class_course_id = payload.get("class_course_id")
     if isinstance(class_course_id, bool) or not isinstance(class_course_id, int):
         raise Rejected("请选择课程和任课教师。")
     taught = db.get(ClassCourse, class_course_id)
     if taught is None:
         raise Rejected("所选课程不存在。")
-    _class_in_scope(db, user, taught.class_id)
-    return taught
+    return taught, _class_in_scope(db, user, taught.class_id)
+
+
+def _course_placement(
+    user: User, taught: ClassCourse, school_class: SchoolClass, fields: dict
+) -> Placement:
+    """The course, its teacher and the class as the form's choice named them, then the
+    record's own fields."""
+    cleaned = {
+        "class_course_id": taught.id,
+        "class_id": taught.class_id,
+        "course_id": taught.course_id,
+        "teacher_id": taught.teacher_id,
+        **fields,
+    }
+    return Placement(
+        cleaned, class_id=taught.class_id, department_id=_department(user, school_class)
+    )
 
 
 def _department(user: User, school_class: SchoolClass | None) -> int | None:
@@ -185,7 +198,9 @@ def check_talk(db: Session, user: User, payload: dict) -> Placement:
         "category": category,
         "summary": text(payload, "summary", label="谈话内容"),
         "measures": text(payload, "measures", label="措施"),
-        "follow_up": _day(payload, "follow_up", label="回访日期", required=False),
+        "follow_up": _day(
+            payload, "follow_up", label="回访日期", required=False, window=2 * DATE_WINDOW_DAYS
+        ),
         "needs_referral": referral,
     }
     if not cleaned["summary"]:
@@ -238,12 +253,16 @@ TALK = _kind("talk", "谈心谈话", check_talk, talk_from_form, talk_students, 
 
 
 def check_parent_contact(db: Session, user: User, payload: dict) -> Placement:
-    (student_id,) = _ids(payload.get("student_id") or []) or [None]
-    if student_id is None:
+    student_id = payload.get("student_id")
+    if isinstance(student_id, bool) or not isinstance(student_id, int):
         raise Rejected("请选择学生。")
     (student,) = _students_in_scope(db, user, [student_id])
     guardian_id = payload.get("guardian_id")
-    guardian = db.get(Guardian, guardian_id) if isinstance(guardian_id, int) else None
+    guardian = (
+        db.get(Guardian, guardian_id)
+        if isinstance(guardian_id, int) and not isinstance(guardian_id, bool)
+        else None
+    )
     if guardian is None or guardian.student_id != student.id:
         raise Rejected("请选择这名学生的家长。")
     cleaned = {
@@ -285,22 +304,13 @@ PARENT_CONTACT = _kind(
 
 
 def check_lecture(db: Session, user: User, payload: dict) -> Placement:
-    taught = _class_course(db, user, payload.get("class_course_id"))
-    cleaned = {
-        "class_course_id": taught.id,
-        "class_id": taught.class_id,
-        "course_id": taught.course_id,
-        "teacher_id": taught.teacher_id,
+    taught, school_class = _class_course(db, user, payload)
+    return _course_placement(user, taught, school_class, {
         "date": _day(payload, "date", label="听课日期"),
         "period": _choice(payload, "period", PERIODS, label="节次"),
         "first_lesson": _flag(payload.get("first_lesson")),
         "notes": text(payload, "notes", label="学生听课情况"),
-    }
-    return Placement(
-        cleaned,
-        class_id=taught.class_id,
-        department_id=_department(user, db.get(SchoolClass, taught.class_id)),
-    )
+    })  # fmt: skip
 
 
 def lecture_from_form(form: dict) -> dict:
@@ -323,20 +333,11 @@ LECTURE = _kind("lecture_observation", "听课", check_lecture, lecture_from_for
 
 
 def check_teacher_contact(db: Session, user: User, payload: dict) -> Placement:
-    taught = _class_course(db, user, payload.get("class_course_id"))
-    cleaned = {
-        "class_course_id": taught.id,
-        "class_id": taught.class_id,
-        "course_id": taught.course_id,
-        "teacher_id": taught.teacher_id,
+    taught, school_class = _class_course(db, user, payload)
+    return _course_placement(user, taught, school_class, {
         "method": _choice(payload, "method", CONTACT_METHODS, label="联系方式"),
         "summary": text(payload, "summary", label="沟通内容"),
-    }
-    return Placement(
-        cleaned,
-        class_id=taught.class_id,
-        department_id=_department(user, db.get(SchoolClass, taught.class_id)),
-    )
+    })  # fmt: skip
 
 
 def teacher_contact_from_form(form: dict) -> dict:

@@ -19,7 +19,18 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session, joinedload
 
-from server.models import Bed, DutyShift, Entry, Escalation, Role, Room, SchoolClass, Student, User
+from server.models import (
+    Bed,
+    Department,
+    DutyShift,
+    Entry,
+    Escalation,
+    Role,
+    Room,
+    SchoolClass,
+    Student,
+    User,
+)
 from server.settings import TIMEZONE
 
 
@@ -112,6 +123,19 @@ def recording_class_condition(user: User) -> ColumnElement[bool]:
     checks; leaders, the office and admin read a class's history but record none.
     """
     return or_(SchoolClass.class_teacher_id == user.id, SchoolClass.counselor_id == user.id)
+
+
+def department_for(db: Session, user: User, wanted: int | None, *, refusal: str) -> Department:
+    """The department a leader's page works on: their own (`refusal` names what they may not
+    do elsewhere: 403); the office and admins pick one, the first by default."""
+    if not sees_everything(user):
+        if user.department_id is None or (wanted and wanted != user.department_id):
+            raise PermissionDeniedException(refusal)
+        wanted = user.department_id
+    dept = db.get(Department, wanted) if wanted else db.scalar(select(Department).order_by("id"))
+    if dept is None:
+        raise NotFoundException("找不到这个系部。")
+    return dept
 
 
 def class_for(db: Session, user: User, class_id: int, *, to_record: bool = False) -> SchoolClass:

@@ -403,3 +403,26 @@ def test_the_due_page_lists_a_follow_up_that_has_come(login, db):
     assert page.status_code == 200
     assert "生活：回访测试：想家" in page.text
     assert "data-parent-due" in page.text, "demo students never contacted are due"
+
+
+@pytest.mark.parametrize(
+    "kind, payload, reason",
+    [
+        ("parent_contact", {"student_id": [1, 2], "guardian_id": 1}, "请选择学生"),
+        ("parent_contact", {"student_id": True, "guardian_id": 1}, "请选择学生"),
+        ("talk", {"student_ids": {"a": 1}, "category": "study", "summary": "x"}, "无法识别"),
+        ("lecture_observation", {"class_course_id": "1", "date": "2026-01-01"}, "请选择课程"),
+        ("meeting", {"meeting_type": "class_meeting", "class_id": [1]}, "请选择班级"),
+    ],
+)
+def test_a_record_of_the_wrong_shape_is_rejected_through_sync_never_a_crash(
+    login, kind, payload, reason
+):
+    answer = push(
+        login("counselor1"),
+        [{"id": str(new_entry_id()), "op": "create", "kind": kind, "mutation_no": 1,
+          "payload": payload}],
+    )  # fmt: skip
+    assert answer.status_code == 200
+    (result,) = answer.json()["results"]
+    assert result["status"] == "rejected" and reason in result["reason"]

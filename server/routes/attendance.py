@@ -53,11 +53,7 @@ def save_attendance(
         return forms.saved(request, entry_id)
     school_class = db.get(SchoolClass, payload["class_id"]) if payload["class_id"] else None
     if school_class is None:
-        return Template(
-            "error.html",
-            context={"status": 422, "title": "无法保存", "message": outcome.reason},
-            status_code=422,
-        )
+        return forms.refused(outcome)
     return _form(
         db,
         school_class,

@@ -50,11 +50,7 @@ def save_visit(
         return forms.saved(request, entry_id)
     room = db.get(Room, payload["room_id"]) if payload["room_id"] else None
     if room is None:
-        return Template(
-            "error.html",
-            context={"status": 422, "title": "无法保存", "message": outcome.reason},
-            status_code=422,
-        )
+        return forms.refused(outcome)
     # show the form again with what was typed, and why it was not saved
     return _form(
         db,

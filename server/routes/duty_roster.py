@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
@@ -171,14 +170,7 @@ def _refused(message: str, status: int = 422) -> Template:
 
 def _department(db: Session, user: User, wanted: int | None) -> Department:
     """The department whose roster is built: a leader's own; the office and admins pick."""
-    if not scope.sees_everything(user):
-        if user.department_id is None or (wanted and wanted != user.department_id):
-            raise PermissionDeniedException("只能编排本系部的值班。")
-        wanted = user.department_id
-    dept = db.get(Department, wanted) if wanted else db.scalar(select(Department).order_by("id"))
-    if dept is None:
-        raise NotFoundException("找不到这个系部。")
-    return dept
+    return scope.department_for(db, user, wanted, refusal="只能编排本系部的值班。")
 
 
 def _plan_as_typed(data: dict) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
 from server.sync import merge
@@ -38,3 +38,12 @@ def saved(request: HTMXRequest, entry_id: uuid.UUID) -> Redirect | ClientRedirec
 
 def stored(outcome: merge.Outcome) -> bool:
     return outcome.status in ("applied", "duplicate")
+
+
+def refused(outcome: merge.Outcome) -> Template:
+    """A refused record whose form cannot be drawn again (its room or class is gone)."""
+    return Template(
+        "error.html",
+        context={"status": 422, "title": "无法保存", "message": outcome.reason},
+        status_code=422,
+    )

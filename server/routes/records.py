@@ -159,6 +159,8 @@ def _form(
 
 def _choices(db: Session, user: User, kind_name: str) -> dict:
     """What the form of this kind offers: only what is in the user's scope."""
+    if kind_name == "plan":
+        return {}  # a plan names no student, class or course
     classes = db.scalars(
         select(SchoolClass).where(scope.class_condition(user)).order_by(SchoolClass.name)
     ).all()

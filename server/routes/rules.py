@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -80,15 +79,7 @@ def _page(db: Session, dept: Department, user: User, *, error: str = "", status:
 
 
 def _department(db: Session, user: User, wanted: int | None) -> Department:
-    """A leader's own department; the office and admins pick one."""
-    if not scope.sees_everything(user):
-        if user.department_id is None or (wanted and wanted != user.department_id):
-            raise PermissionDeniedException("只能设置本系部的规则。")
-        wanted = user.department_id
-    dept = db.get(Department, wanted) if wanted else db.scalar(select(Department).order_by("id"))
-    if dept is None:
-        raise NotFoundException("找不到这个系部。")
-    return dept
+    return scope.department_for(db, user, wanted, refusal="只能设置本系部的规则。")
 
 
 def _number(value: object) -> int | None:

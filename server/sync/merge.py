@@ -190,15 +190,7 @@ def _create_together(db: Session, user: User, fresh: dict[int, Mutation]) -> dic
         outcomes[position] = Outcome(m.id, "applied", revision=1)
 
     remembered = [
-        {
-            "device_id": m.device_id,
-            "mutation_no": m.mutation_no,
-            "entry_id": m.id,
-            "status": outcomes[position].status,
-            "revision": outcomes[position].revision,
-            "reason": outcomes[position].reason,
-            "author_id": user.id,
-        }
+        _device_row(user, m, outcomes[position])
         for position, m in fresh.items()
         if m.device_id is not None and m.mutation_no is not None
     ]
@@ -226,18 +218,21 @@ def _seen_before(db: Session, m: Mutation) -> Outcome | None:
 def _remember(db: Session, user: User, m: Mutation, outcome: Outcome) -> None:
     if m.device_id is None or m.mutation_no is None:
         return
-    db.add(
-        DeviceMutation(
-            device_id=m.device_id,
-            mutation_no=m.mutation_no,
-            entry_id=m.id,
-            status=outcome.status,
-            revision=outcome.revision,
-            reason=outcome.reason,
-            author_id=user.id,
-        )
-    )
+    db.add(DeviceMutation(**_device_row(user, m, outcome)))
     db.flush()
+
+
+def _device_row(user: User, m: Mutation, outcome: Outcome) -> dict:
+    """What is kept of a numbered mutation, to answer it again if the phone resends it."""
+    return {
+        "device_id": m.device_id,
+        "mutation_no": m.mutation_no,
+        "entry_id": m.id,
+        "status": outcome.status,
+        "revision": outcome.revision,
+        "reason": outcome.reason,
+        "author_id": user.id,
+    }
 
 
 def next_change_number(db: Session) -> int:
