@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
@@ -19,7 +17,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.orm import Session
 
-from server import auth, errors
+from server import auth, clock, errors
 from server.db import make_engine, make_sessionmaker
 from server.models import ROLE_LABELS
 from server.records import RECORD_KINDS
@@ -41,7 +39,7 @@ from server.routes import (
     rules,
     worklog,
 )
-from server.settings import PROJECT_DIR, TIMEZONE, Settings
+from server.settings import PROJECT_DIR, Settings
 from server.sync import api as sync_api
 
 WEB_DIR = PROJECT_DIR / "web"
@@ -79,17 +77,9 @@ def provide_settings(state: State) -> Settings:
     return state.settings
 
 
-def local_time(value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        value = value.replace(tzinfo=ZoneInfo("UTC"))
-    return value.astimezone(ZoneInfo(TIMEZONE)).strftime(fmt)
-
-
 def _templates() -> TemplateConfig:
     def configure(engine: JinjaTemplateEngine) -> None:
-        engine.engine.filters["local_time"] = local_time
+        engine.engine.filters["local_time"] = clock.local_time
         engine.engine.globals["ROLE_LABELS"] = ROLE_LABELS
         # records with an edit form of their own (server/routes/records.py)
         engine.engine.globals["EDITABLE_KINDS"] = set(RECORD_KINDS)

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from server import scope
+from server import clock, scope
 from server.entries import Kind, Placement, Rejected, register, remembered, text
 from server.models import ClassCourse, Course, CourseRole, Entry, SchoolClass, Student, User
 
@@ -96,7 +96,7 @@ def check(db: Session, user: User, payload: dict) -> Placement:
         raise Rejected("这门课程不是本班的课程，请刷新后重新选择。")
 
     on = _day(payload.get("date"))
-    today = scope.today()
+    today = clock.today()
     if on > today + timedelta(days=MAX_DAYS_AHEAD):
         raise Rejected("查课日期不能晚于明天。")
     if on < today - timedelta(days=MAX_DAYS_BACK):
@@ -207,15 +207,6 @@ def counts(enrolled: int, marks: dict[str, str]) -> dict[str, int]:
     }
 
 
-def semester_start(day: date) -> date:
-    """The autumn semester runs from August, the spring semester from February."""
-    if day.month >= 8:
-        return date(day.year, 8, 1)
-    if day.month >= 2:
-        return date(day.year, 2, 1)
-    return date(day.year - 1, 8, 1)
-
-
 @dataclass
 class StudentHistory:
     student: Student
@@ -250,13 +241,13 @@ def history(db: Session, class_id: int, today: date) -> list[StudentHistory]:
     """
     window_start = today - timedelta(days=WARNING_DAYS - 1)
     lessons: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
-    since = min(semester_start(today), window_start)
+    since = min(clock.semester_start(today), window_start)
     for entry in checks_of(db, class_id, since, today + timedelta(days=MAX_DAYS_AHEAD)):
         lesson = lessons[(entry.payload["date"], entry.payload["period"])]
         for student_id, mark in entry.payload["marks"].items():
             if student_id not in lesson or _rank(mark) < _rank(lesson[student_id]):
                 lesson[student_id] = mark
-    semester = semester_start(today).isoformat()
+    semester = clock.semester_start(today).isoformat()
     rows = []
     for student in roster(db, class_id):
         key = str(student.id)

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from server import scope
+from server import clock, scope
 from server.models import ClassCourse, ContactCadence, Entry, SchoolClass, Student, User
 from server.records import DATE_WINDOW_DAYS, PARENT_CONTACT, TALK, TEACHER_CONTACT
-from server.settings import TIMEZONE
 
 DEFAULT_CADENCE = {"special": 14, "key": 30, "general": 140}  # days; 140 ≈ a 20-week semester
 COURSE_TEACHER_DAYS = 30  # §2.6.2: each course teacher of the class once a month
@@ -38,12 +36,6 @@ class Overdue:
     what: object  # Student or ClassCourse
     last: date | None
     due: date | None  # None: never contacted
-
-
-def _day_of(moment: datetime) -> date:
-    if moment.tzinfo is None:  # SQLite hands back naive UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(ZoneInfo(TIMEZONE)).date()
 
 
 def cadence(db: Session, department_id: int | None) -> dict[str, int]:
@@ -72,7 +64,7 @@ def parents_overdue(db: Session, user: User, today: date) -> list[Overdue]:
         )
     )
     for payload, recorded_at in contacts:
-        student_id, day = payload.get("student_id"), _day_of(recorded_at)
+        student_id, day = payload.get("student_id"), clock.day_of(recorded_at)
         if student_id is not None and day > last.get(student_id, date.min):
             last[student_id] = day
     every = cadence(db, user.department_id)
@@ -108,7 +100,7 @@ def course_teachers_overdue(db: Session, user: User, today: date) -> list[Overdu
         )
     )
     for payload, recorded_at in contacts:
-        key, day = payload.get("class_course_id"), _day_of(recorded_at)
+        key, day = payload.get("class_course_id"), clock.day_of(recorded_at)
         if key is not None and day > last.get(key, date.min):
             last[key] = day
     due = [

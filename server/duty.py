@@ -16,13 +16,13 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from server import clock
 from server.dorm_visits import KIND as DORM_VISIT
 from server.models import (
     DutyShift,
@@ -35,9 +35,7 @@ from server.models import (
     User,
     UserRole,
 )
-from server.settings import TIMEZONE
 
-COLLEGE_TZ = ZoneInfo(TIMEZONE)
 # guideline §2.4: the morning round before the first lesson, the evening round before lights out
 DEFAULT_WINDOWS = {
     Slot.morning: (time(6, 30), time(8, 30)),
@@ -45,7 +43,6 @@ DEFAULT_WINDOWS = {
 }
 SLOTS = (Slot.morning, Slot.evening)  # the order of a day; sort by this, not by the text
 MAX_PERIOD_DAYS = 92  # a roster covers a week or a month; a quarter is the most we accept
-WEEKDAYS = "一二三四五六日"
 
 
 class RosterError(ValueError):
@@ -82,7 +79,7 @@ class Problem:
 
 
 def day_label(day: date) -> str:
-    return f"{day.month}月{day.day}日 周{WEEKDAYS[day.weekday()]}"
+    return f"{day.month}月{day.day}日 {clock.weekday_name(day)}"
 
 
 def period_dates(start: date, end: date) -> list[date]:
@@ -100,12 +97,6 @@ def parse_date(text: str) -> date:
         return date.fromisoformat(str(text).strip())
     except ValueError:
         raise RosterError(f"无法识别的日期：{text}（应为 2026-12-01 这样的格式）") from None
-
-
-def week_of(day: date) -> tuple[date, date]:
-    """Monday and Sunday of the day's week."""
-    monday = day - timedelta(days=day.weekday())
-    return monday, monday + timedelta(days=6)
 
 
 # ---------------------------------------------------------------- rotation and problems
@@ -216,20 +207,14 @@ def set_windows(db: Session, department_id: int, windows: dict[Slot, tuple[time,
 def window_bounds(day: date, slot: Slot, windows=DEFAULT_WINDOWS) -> tuple[datetime, datetime]:
     starts_at, ends_at = windows[Slot(slot)]
     return (
-        datetime.combine(day, starts_at, COLLEGE_TZ),
-        datetime.combine(day, ends_at, COLLEGE_TZ),
+        datetime.combine(day, starts_at, clock.COLLEGE_TZ),
+        datetime.combine(day, ends_at, clock.COLLEGE_TZ),
     )
-
-
-def as_college_time(moment: datetime) -> datetime:
-    if moment.tzinfo is None:  # SQLite hands back naive UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(COLLEGE_TZ)
 
 
 def in_window(moment: datetime, day: date, slot: Slot, windows=DEFAULT_WINDOWS) -> bool:
     starts, ends = window_bounds(day, slot, windows)
-    return starts <= as_college_time(moment) <= ends
+    return starts <= clock.college_time(moment) <= ends
 
 
 @dataclass
@@ -251,7 +236,7 @@ ROUND_LABELS = {"done": "已完成", "missed": "未巡查", "open": "进行中",
 
 def rounds(db: Session, shifts: Sequence[DutyShift], now: datetime | None = None) -> list[Round]:
     """The round of each shift, judged against the dorm visits its staff member recorded."""
-    now = as_college_time(now or datetime.now(UTC))
+    now = clock.college_time(now or datetime.now(UTC))
     if not shifts:
         return []
     windows = {d: windows_for(db, d) for d in {s.department_id for s in shifts}}
@@ -271,7 +256,7 @@ def rounds(db: Session, shifts: Sequence[DutyShift], now: datetime | None = None
     ).all()
     visited: dict[tuple[int, int], list[datetime]] = defaultdict(list)
     for author_id, building_id, recorded_at in visits:
-        visited[author_id, building_id].append(as_college_time(recorded_at))
+        visited[author_id, building_id].append(clock.college_time(recorded_at))
     out = []
     for shift in shifts:
         starts, ends = window_bounds(shift.date, shift.slot, windows[shift.department_id])
@@ -397,7 +382,7 @@ def roster_workbook(title: str, start: date, end: date, shifts: Sequence[DutyShi
     thin = Side(style="thin")
     for day in period_dates(start, end):
         sheet.append(
-            [day, f"周{WEEKDAYS[day.weekday()]}", *("\n".join(cells[day, s]) for s in SLOTS)]
+            [day, clock.weekday_name(day), *("\n".join(cells[day, s]) for s in SLOTS)]
         )
         row = sheet.max_row
         sheet.cell(row, 1).number_format = "yyyy-mm-dd"

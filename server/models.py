@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import (
     JSON,
@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     Time,
+    TypeDecorator,
     UniqueConstraint,
     Uuid,
     func,
@@ -33,6 +34,28 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text on SQLite
 JSONDoc = JSON().with_variant(JSONB(), "postgresql")
+
+
+
+class UTCDateTime(TypeDecorator):
+    """A moment stored in UTC and always handed back aware, in UTC.
+
+    PostgreSQL keeps `timestamptz`; SQLite keeps text without an offset, so a value read
+    back from it would otherwise be naive. A naive value written is taken as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -342,7 +365,7 @@ class SwapRequest(Base):
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
     status: Mapped[SwapStatus] = mapped_column(_enum(SwapStatus), default=SwapStatus.requested)
     note: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     shift: Mapped[DutyShift] = relationship(foreign_keys=[shift_id])
@@ -370,9 +393,9 @@ class Entry(Base):
     class_id: Mapped[int | None] = mapped_column(ForeignKey("classes.id"), index=True)
     payload: Mapped[dict] = mapped_column(JSONDoc)
     schema_version: Mapped[int] = mapped_column(Integer, default=1)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # on the phone
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())  # on the phone
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     revision: Mapped[int] = mapped_column(Integer, default=1)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     seq: Mapped[int] = mapped_column(BigInteger, index=True, default=0)
@@ -393,7 +416,7 @@ class EntryRevision(Base):
     payload: Mapped[dict] = mapped_column(JSONDoc)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class WeekReview(Base):
@@ -410,7 +433,7 @@ class WeekReview(Base):
     week_start: Mapped[date] = mapped_column(Date)  # the Monday, Asia/Shanghai
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     comment: Mapped[str] = mapped_column(Text, default="")
-    reviewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])
 
@@ -429,7 +452,7 @@ class Escalation(Base):
     category: Mapped[str] = mapped_column(String(20))  # mental, physical, financial, relationships
     note: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="open")  # open, resolved
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
     entry: Mapped[Entry] = relationship()
     room: Mapped[Room | None] = relationship()
@@ -443,7 +466,7 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(50))
     address: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class ChangeCounter(Base):
@@ -473,7 +496,7 @@ class DeviceMutation(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     received_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
+        UTCDateTime(), server_default=func.now()
     )
 
 
@@ -490,7 +513,7 @@ class Conflict(Base):
     base_revision: Mapped[int | None] = mapped_column(Integer)
     server_revision: Mapped[int] = mapped_column(Integer)
     device_id: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -543,8 +566,8 @@ class StaffLeave(Base):
     reason: Mapped[str] = mapped_column(String(500))
     status: Mapped[LeaveStatus] = mapped_column(_enum(LeaveStatus), default=LeaveStatus.requested)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
     staff: Mapped[User] = relationship(foreign_keys=[staff_id])
 

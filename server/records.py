@@ -16,7 +16,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import scope
+from server import clock, scope
 from server.attendance import PERIODS  # the same lesson periods as attendance checks
 from server.entries import Kind, Placement, Rejected, Written, keep_escalation, register, text
 from server.models import ClassCourse, Guardian, SchoolClass, Student, User
@@ -87,7 +87,7 @@ def _day(
         day = date.fromisoformat(str(value))
     except ValueError:
         raise Rejected(f"{label}格式不正确。") from None
-    if abs((day - scope.today()).days) > window:
+    if abs((day - clock.today()).days) > window:
         raise Rejected(f"{label}离今天太远，请检查。")
     return day.isoformat()
 

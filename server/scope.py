@@ -12,13 +12,13 @@ A person with several roles gets the union. Handlers never check scope by hand: 
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session, joinedload
 
+from server import clock
 from server.models import (
     Bed,
     Department,
@@ -31,11 +31,6 @@ from server.models import (
     Student,
     User,
 )
-from server.settings import TIMEZONE
-
-
-def today() -> date:
-    return datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 def sees_everything(user: User) -> bool:
@@ -82,7 +77,7 @@ def room_condition(user: User, on: date | None = None) -> ColumnElement[bool]:
     where_students_sleep = select(Bed.room_id).where(Bed.student_id.in_(student_ids_in_scope(user)))
     return or_(
         Room.id.in_(where_students_sleep),
-        Room.building_id.in_(duty_building_ids(user, on or today())),
+        Room.building_id.in_(duty_building_ids(user, on or clock.today())),
     )
 
 

@@ -11,12 +11,13 @@ department); these functions keep the order of the steps and the roster's rules.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.duty import COLLEGE_TZ, RosterError, department_staff
+from server import clock
+from server.duty import RosterError, department_staff
 from server.models import DutyShift, Slot, SwapRequest, SwapStatus, User
 
 
@@ -54,7 +55,7 @@ def ask(
     today: date | None = None,
 ) -> SwapRequest:
     """The requester asks; the caller has checked the shift is the requester's own."""
-    today = today or datetime.now(COLLEGE_TZ).date()
+    today = today or clock.today()
     if shift.date < today:
         raise RosterError("已经过去的值班不能换班。")
     open_ = (SwapStatus.requested, SwapStatus.accepted)

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server import clock
 from server.entries import KINDS
 from server.models import (
     Entry,
@@ -33,7 +33,6 @@ from server.models import (
     StaffLeave,
     User,
 )
-from server.settings import TIMEZONE
 
 WORKING_DAYS = 5
 QUOTA_ROLES = (Role.counselor, Role.class_teacher)
@@ -53,17 +52,6 @@ class Progress:
     @property
     def met(self) -> bool:
         return self.done >= self.target
-
-
-def monday_of(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
-def week_bounds(monday: date) -> tuple[datetime, datetime]:
-    """Monday 00:00 to the next Monday 00:00, Asia/Shanghai, as aware datetimes."""
-    start = datetime.combine(monday, time(0), tzinfo=ZoneInfo(TIMEZONE))
-    # compared in UTC: SQLite keeps times as naive UTC text
-    return start.astimezone(UTC), (start + timedelta(days=7)).astimezone(UTC)
 
 
 def quota_roles(db: Session, user: User) -> list[Role]:
@@ -138,7 +126,7 @@ def my_week(db: Session, user: User, monday: date) -> list[Progress]:
     for row in progress.values():
         row.target = prorated(row.target, away)
 
-    start, end = week_bounds(monday)
+    start, end = clock.week_bounds(monday)
     entries = db.execute(
         select(Entry.kind, Entry.payload).where(
             Entry.author_id == user.id,

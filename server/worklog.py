@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime
 
 from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
 from openpyxl import Workbook
@@ -23,8 +22,7 @@ from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from server import scope
-from server.attendance import semester_start
+from server import clock, scope
 from server.entries import KINDS, MAX_TEXT_CHARS
 from server.models import (
     Entry,
@@ -37,9 +35,7 @@ from server.models import (
     UserRole,
     WeekReview,
 )
-from server.settings import TIMEZONE
 
-COLLEGE_TZ = ZoneInfo(TIMEZONE)
 MAX_EXPORT_DAYS = 200  # a semester is at most 184 days; a longer period is a typing mistake
 EDITED_AFTER_REVIEW = "审阅后修改"
 
@@ -78,25 +74,6 @@ class PeriodError(ClientException):
 # ---------------------------------------------------------------- days, weeks, periods
 
 
-def college_time(moment: datetime) -> datetime:
-    if moment.tzinfo is None:  # SQLite hands back naive UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(COLLEGE_TZ)
-
-
-def week_of(day: date) -> tuple[date, date]:
-    """Monday and Sunday of the day's week."""
-    monday = day - timedelta(days=day.weekday())
-    return monday, monday + timedelta(days=6)
-
-
-def semester_of(day: date) -> tuple[date, date]:
-    """First and last day of the day's semester (the same semesters as attendance history)."""
-    first = semester_start(day)
-    following = semester_start(first + timedelta(days=190))
-    return first, following - timedelta(days=1)
-
-
 def parse_day(text: str, *, label: str = "日期") -> date:
     try:
         return date.fromisoformat(str(text).strip())
@@ -106,7 +83,7 @@ def parse_day(text: str, *, label: str = "日期") -> date:
 
 def export_period(start: str, end: str, today: date) -> tuple[date, date]:
     """The period asked for the Excel export: this week when neither date is given."""
-    monday, sunday = week_of(today)
+    monday, sunday = clock.week_of(today)
     first = parse_day(start, label="开始日期") if start else monday
     last = parse_day(end, label="结束日期") if end else (sunday if not start else first)
     if last < first:
@@ -114,13 +91,6 @@ def export_period(start: str, end: str, today: date) -> tuple[date, date]:
     if (last - first).days + 1 > MAX_EXPORT_DAYS:
         raise PeriodError(f"导出的时间段最长 {MAX_EXPORT_DAYS} 天（一个学期），请缩短后重试。")
     return first, last
-
-
-def utc_bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    """From the start of `first` to the end of `last`, college time, as UTC (end excluded)."""
-    start = datetime.combine(first, time(), COLLEGE_TZ)
-    end = datetime.combine(last + timedelta(days=1), time(), COLLEGE_TZ)
-    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 # ---------------------------------------------------------------- whose log
@@ -205,7 +175,7 @@ def log_lines(
 ) -> list[LogLine]:
     """What `staff` recorded from `first` to `last` (college days) that `viewer` may read,
     newest first. Deleted entries are left out unless they were deleted after a review."""
-    start, end = utc_bounds(first, last)
+    start, end = clock.utc_bounds(first, last)
     query = (
         select(Entry)
         .options(joinedload(Entry.room).joinedload(Room.building))
@@ -232,7 +202,7 @@ def log_lines(
         lines.append(
             LogLine(
                 entry=e,
-                at=college_time(e.recorded_at),
+                at=clock.college_time(e.recorded_at),
                 label=kind_.label if kind_ else e.kind,
                 summary=kind_.summary(e.payload) if kind_ else "",
                 students=sorted(
@@ -303,7 +273,7 @@ def reviews_between(db: Session, staff: User, first: date, last: date) -> list[W
             .options(joinedload(WeekReview.reviewer))
             .where(
                 WeekReview.staff_id == staff.id,
-                WeekReview.week_start >= week_of(first)[0],
+                WeekReview.week_start >= clock.week_of(first)[0],
                 WeekReview.week_start <= last,
             )
             .order_by(WeekReview.week_start, WeekReview.reviewed_at, WeekReview.id)
@@ -316,13 +286,13 @@ def first_reviews(db: Session, staff: User, first: date, last: date) -> dict[dat
     rows = db.execute(
         select(WeekReview.week_start, WeekReview.reviewed_at).where(
             WeekReview.staff_id == staff.id,
-            WeekReview.week_start >= week_of(first)[0],
+            WeekReview.week_start >= clock.week_of(first)[0],
             WeekReview.week_start <= last,
         )
     )
     reviewed: dict[date, datetime] = {}
     for monday, at in rows:
-        at = college_time(at)
+        at = clock.college_time(at)
         if monday not in reviewed or at < reviewed[monday]:
             reviewed[monday] = at
     return reviewed
@@ -342,7 +312,7 @@ def review_week(
     now = now or datetime.now(UTC)
     if monday.weekday() != 0:
         raise PeriodError("检查的一周应从星期一开始。")
-    if monday > college_time(now).date():
+    if monday > clock.college_time(now).date():
         raise PeriodError("这一周还没有开始，不能检查。")
     comment = (comment or "").strip()
     if len(comment) > MAX_TEXT_CHARS:
@@ -360,11 +330,11 @@ def _edited_after_review(db: Session, staff: User, entries: list[Entry]) -> set[
     edited = [e for e in entries if e.revision > 1]
     if not edited:
         return set()
-    days = [college_time(e.recorded_at).date() for e in edited]
+    days = [clock.college_time(e.recorded_at).date() for e in edited]
     reviewed = first_reviews(db, staff, min(days), max(days))
     if not reviewed:
         return set()
-    reviewed_at = {e.id: reviewed.get(week_of(day)[0]) for e, day in zip(edited, days, strict=True)}
+    reviewed_at = {e.id: reviewed.get(clock.week_of(day)[0]) for e, day in zip(edited, days, strict=True)}
     flagged = set()
     for i in range(0, len(edited), 500):  # keep IN lists short on a semester's export
         chunk = [e.id for e in edited[i : i + 500] if reviewed_at[e.id] is not None]
@@ -376,7 +346,7 @@ def _edited_after_review(db: Session, staff: User, entries: list[Entry]) -> set[
             )
         )
         for entry_id, changed_at in changes:
-            if college_time(changed_at) > reviewed_at[entry_id]:
+            if clock.college_time(changed_at) > reviewed_at[entry_id]:
                 flagged.add(entry_id)
     return flagged
 
@@ -420,7 +390,7 @@ def history(db: Session, entry: Entry) -> list[RevisionView]:
         )
     )
     authors = _by_id(db, User, {r.author_id for r in revisions})
-    monday = week_of(college_time(entry.recorded_at).date())[0]
+    monday = clock.week_of(clock.college_time(entry.recorded_at).date())[0]
     reviewed = first_reviews(db, entry.author, monday, monday).get(monday)
     kind = KINDS.get(entry.kind)
     views, before = [], None
@@ -433,7 +403,7 @@ def history(db: Session, entry: Entry) -> list[RevisionView]:
                 changes=_changes(before, r.payload) if before is not None else [],
                 after_review=r.revision > 1
                 and reviewed is not None
-                and college_time(r.changed_at) > reviewed,
+                and clock.college_time(r.changed_at) > reviewed,
             )
         )
         before = r.payload
@@ -519,7 +489,7 @@ def workbook(
             [
                 review.week_start,
                 review.reviewer.name,
-                college_time(review.reviewed_at).strftime("%Y-%m-%d %H:%M"),
+                clock.college_time(review.reviewed_at).strftime("%Y-%m-%d %H:%M"),
                 review.comment,
             ]
         )

@@ -159,8 +159,8 @@ def rooms_of_students_of(db, username: str) -> list[int]:
 
 def room_outside_scope(db, username: str) -> int:
     """A room with no student of this person's and not in a building they are on duty in today."""
+    from server.clock import today
     from server.models import DutyShift, Room
-    from server.scope import today
 
     user = user_named(db, username)
     duty_buildings = select(DutyShift.building_id).where(

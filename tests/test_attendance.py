@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from server import attendance
+from server import attendance, clock
+from server.clock import today
 from server.models import ClassCourse, CourseRole, Entry, SchoolClass, Student
-from server.scope import today
 from tests.conftest import csrf_token, form_csrf, user_named
 from tests.sync_helpers import new_device, push
 
@@ -402,9 +402,9 @@ def test_a_lesson_checked_by_two_people_counts_once_and_the_worst_mark_wins(db):
 
 
 def test_semesters_start_in_february_and_august():
-    assert attendance.semester_start(date(2026, 11, 28)) == date(2026, 8, 1)
-    assert attendance.semester_start(date(2026, 3, 2)) == date(2026, 2, 1)
-    assert attendance.semester_start(date(2027, 1, 10)) == date(2026, 8, 1)
+    assert clock.semester_start(date(2026, 11, 28)) == date(2026, 8, 1)
+    assert clock.semester_start(date(2026, 3, 2)) == date(2026, 2, 1)
+    assert clock.semester_start(date(2027, 1, 10)) == date(2026, 8, 1)
 
 
 def test_the_class_teacher_and_the_counselor_see_the_warning_on_the_history_page(login, db):

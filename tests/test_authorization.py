@@ -6,8 +6,8 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import select
 
+from server.clock import today
 from server.models import ClassCourse, DutyShift, Room, SchoolClass, Student
-from server.scope import today
 from server.sync import merge
 from server.sync.ids import new_entry_id
 from tests.conftest import log_in, room_outside_scope, rooms_of_students_of, user_named

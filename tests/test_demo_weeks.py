@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import demo, demo_weeks, week
+from server import clock, demo, week
+from server.clock import today
 from server.db import make_engine, upgrade
+from server.demo import weeks as demo_weeks
 from server.entries import KINDS
 from server.models import ChangeCounter, Entry, User
-from server.scope import today
 
 TODAY = today()  # the college's today: the kinds' checks judge dates against it
 
@@ -42,7 +43,7 @@ def test_every_generated_record_passes_its_kinds_check(demo_weeks_db):
 
 def test_some_people_meet_last_weeks_quotas_and_some_do_not(demo_weeks_db):
     db = demo_weeks_db
-    last_monday = week.monday_of(TODAY) - timedelta(days=7)
+    last_monday = clock.monday_of(TODAY) - timedelta(days=7)
     outcomes = set()
     for author_id in db.scalars(select(Entry.author_id).distinct()):
         rows = week.my_week(db, db.get(User, author_id), last_monday)

@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 from sqlalchemy import delete, func, or_, select
 
 from server import duty
+from server.clock import today
 from server.models import (
     Building,
     Department,
@@ -18,7 +19,6 @@ from server.models import (
     SwapRequest,
     SwapStatus,
 )
-from server.scope import today
 from tests.conftest import form_csrf, user_named
 
 FUTURE = date(2031, 3, 3)  # a Monday far from the demo week: these tests own it

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from server import due
+from server.clock import today
 from server.models import (
     ClassCourse,
     Entry,
@@ -21,7 +22,6 @@ from server.models import (
     StaffLeave,
     Student,
 )
-from server.scope import today
 from server.sync import merge
 from server.sync.ids import new_entry_id
 from tests.conftest import form_csrf, user_named

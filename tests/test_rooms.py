@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from server import doors
+from server.clock import today
 from server.models import Building, DutyShift, Room
-from server.scope import today
 from tests.conftest import room_outside_scope, rooms_of_students_of, user_named
 
 RESULTS = "/rooms/find/results"

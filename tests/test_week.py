@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from server import week
+from server import clock, week
+from server.clock import today
 from server.models import (
     LeaveStatus,
     QuotaRule,
@@ -26,12 +27,11 @@ from server.models import (
     User,
     UserRole,
 )
-from server.scope import today
 from server.sync import merge
 from server.sync.ids import new_entry_id
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-MONDAY = week.monday_of(today())
+MONDAY = clock.monday_of(today())
 _serial = itertools.count(1)
 
 

@@ -16,7 +16,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from server import demo, worklog
+from server import clock, demo, worklog
 from server.auth import hash_password
 from server.dorm_visits import summary
 from server.entries import KINDS
@@ -426,7 +426,7 @@ def test_a_week_not_yet_begun_cannot_be_reviewed(login, db):
     counselor = user_named(db, "counselor1")
     leader = login("leader1")
     page = leader.get("/log", params={"staff": counselor.id})
-    monday = worklog.week_of(datetime.now(UTC).date() + timedelta(days=14))[0].isoformat()
+    monday = clock.week_of(datetime.now(UTC).date() + timedelta(days=14))[0].isoformat()
     answer = leader.post(
         "/log/reviews",
         data={"staff": counselor.id, "week": monday, "_csrf_token": form_csrf(page.text)},

@@ -20,7 +20,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import attendance, scope
+from server import attendance, clock, scope
 from server.models import ClassCourse, Course, SchoolClass, User
 from server.routes import forms
 from server.sync.ids import new_entry_id
@@ -70,12 +70,12 @@ def attendance_history(
     request: Request[User, dict, object], db: Session, class_id: int
 ) -> Template:
     school_class = scope.class_for(db, request.user, class_id)
-    today = scope.today()
+    today = clock.today()
     rows = attendance.history(db, class_id, today)
     checks = attendance.checks_of(
         db,
         class_id,
-        attendance.semester_start(today),
+        clock.semester_start(today),
         today + timedelta(days=attendance.MAX_DAYS_AHEAD),
     )
     enrolled = len(rows)
@@ -88,7 +88,7 @@ def attendance_history(
             "checks": [(c, attendance.counts(enrolled, c.payload["marks"])) for c in checks],
             "courses": {c.id: c.name for c in attendance.courses_of(db, class_id)},
             "may_record": attendance.may_record(db, request.user, class_id),
-            "semester_start": attendance.semester_start(today),
+            "semester_start": clock.semester_start(today),
             "marks": attendance.MARKS,
             "periods": attendance.PERIODS,
             "warning_days": attendance.WARNING_DAYS,
@@ -190,7 +190,7 @@ def _form(
         selected_course = None
     else:
         selected_course = typed.get("course_id") or (courses[0].id if courses else None)
-    today = scope.today()
+    today = clock.today()
     return Template(
         "_attendance_form.html" if partial else "attendance_form.html",
         context={

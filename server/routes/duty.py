@@ -21,7 +21,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from server import duty, scope, swaps
+from server import clock, duty, scope, swaps
 from server.auth import requires_leader
 from server.models import DutyShift, Role, SwapRequest, SwapStatus, User
 
@@ -35,9 +35,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def duty_page(request: Request[User, dict, object], db: Session, week: str = "") -> Template:
     """My shifts, today's duty, this week's roster, and the swap requests I am part of."""
     user = request.user
-    today = scope.today()
+    today = clock.today()
     try:
-        monday, sunday = duty.week_of(duty.parse_date(week) if week else today)
+        monday, sunday = clock.week_of(duty.parse_date(week) if week else today)
     except duty.RosterError as e:
         return _refused(str(e), status=400)
     department_id = user.department_id  # None: the office and admins see every department
@@ -70,7 +70,7 @@ def duty_page(request: Request[User, dict, object], db: Session, week: str = "")
 
 @get("/duty/missed", name="duty_missed", guards=[requires_leader], sync_to_thread=True)
 def missed(request: Request[User, dict, object], db: Session) -> Template:
-    today = scope.today()
+    today = clock.today()
     start = today - timedelta(days=MISSED_DAYS - 1)
     rounds = duty.missed_rounds(db, request.user.department_id, start, today)
     return Template(
@@ -84,7 +84,7 @@ def roster_xlsx(
     request: Request[User, dict, object], db: Session, start: str = "", end: str = ""
 ) -> Response:
     """The roster of a period as an Excel sheet to print (this week by default)."""
-    monday, sunday = duty.week_of(scope.today())
+    monday, sunday = clock.week_of(clock.today())
     try:
         first, last = (
             duty.parse_date(start) if start else monday,
@@ -126,7 +126,7 @@ def swap_ask(request: Request[User, dict, object], db: Session, data: Form) -> T
             _int(data.get("colleague_id")),
             _int(data.get("colleague_shift_id")),
             str(data.get("note", "")),
-            today=scope.today(),
+            today=clock.today(),
         )
     except duty.RosterError as e:
         db.rollback()
@@ -249,7 +249,7 @@ def _swap(db: Session, swap_id: int) -> SwapRequest:
 def _swap_form(
     db: Session, user: User, shift: DutyShift, error: str = "", status: int = 200
 ) -> Template:
-    today = scope.today()
+    today = clock.today()
     colleagues = [u for u in duty.department_staff(db, shift.department_id) if u.id != user.id]
     theirs = db.scalars(
         select(DutyShift)

@@ -21,7 +21,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import duty, scope
+from server import clock, duty, scope
 from server.auth import requires_leader
 from server.models import Building, Department, DutyShift, Slot, User
 
@@ -38,7 +38,7 @@ def roster(
 ) -> Template:
     """The roster builder's first screen: next week, every staff member, the usual buildings."""
     dept = _department(db, request.user, department)
-    next_monday = duty.week_of(scope.today())[0] + timedelta(days=7)
+    next_monday = clock.week_of(clock.today())[0] + timedelta(days=7)
     try:
         first = duty.parse_date(start) if start else next_monday
         last = duty.parse_date(end) if end else first + timedelta(days=6)

@@ -9,7 +9,7 @@ from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from server import due, duty, records, scope, week
+from server import clock, due, duty, records, week
 from server.entries import KINDS
 from server.models import DutyShift, Entry, Room, User
 
@@ -35,7 +35,7 @@ def home(request: Request[User, dict, object], db: Session) -> Template:
     shifts = db.scalars(
         select(DutyShift)
         .options(joinedload(DutyShift.building))
-        .where(DutyShift.staff_id == user.id, DutyShift.date == scope.today())
+        .where(DutyShift.staff_id == user.id, DutyShift.date == clock.today())
     ).all()
     shifts = sorted(shifts, key=lambda s: duty.SLOTS.index(s.slot))
     return Template(
@@ -46,7 +46,7 @@ def home(request: Request[User, dict, object], db: Session) -> Template:
             "rounds": duty.rounds(db, shifts),
             "recent": my_entries(db, user, RECENT),
             "kinds": KINDS,
-            "today": scope.today(),
+            "today": clock.today(),
             **week_card(db, user),
             "record_kinds": records.RECORD_KINDS.values(),
             "due_counts": due_counts(db, user),
@@ -56,12 +56,12 @@ def home(request: Request[User, dict, object], db: Session) -> Template:
 
 def week_card(db: Session, user: User) -> dict:
     """What _week_card.html needs: this week's quotas (server/week.py)."""
-    monday = week.monday_of(scope.today())
+    monday = clock.monday_of(clock.today())
     return {"monday": monday, "progress": week.my_week(db, user, monday), "timedelta": timedelta}
 
 
 def due_counts(db: Session, user: User) -> dict[str, int]:
-    today = scope.today()
+    today = clock.today()
     counts = {
         "follow_ups": len(due.follow_ups_due(db, user, today)),
         "parents": len(due.parents_overdue(db, user, today)),

@@ -20,7 +20,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from server import due, records, scope, week
+from server import clock, due, records, scope, week
 from server.auth import requires_leader
 from server.entries import Kind
 from server.models import (
@@ -149,7 +149,7 @@ def _form(
             "editing": editing,
             "typed": typed or {},
             "error": error,
-            "today": scope.today(),
+            "today": clock.today(),
             "records": records,
             **_choices(db, user, kind.name),
         },
@@ -199,7 +199,7 @@ def _choices(db: Session, user: User, kind_name: str) -> dict:
 @get("/due", name="due", sync_to_thread=True)
 def what_is_due(request: Request[User, dict, object], db: Session) -> Template:
     """Parents and course teachers due for contact, and talk follow-ups that have come."""
-    user, today = request.user, scope.today()
+    user, today = request.user, clock.today()
     return Template(
         "due.html",
         context={
@@ -227,7 +227,7 @@ def _leave_page(db: Session, user: User, error: str = "", status: int = 200) -> 
     ).all()
     return Template(
         "leave.html",
-        context={"leaves": mine, "error": error, "today": scope.today()},
+        context={"leaves": mine, "error": error, "today": clock.today()},
         status_code=status,
     )
 
@@ -262,7 +262,7 @@ def request_leave(
 def department_leave(request: Request[User, dict, object], db: Session) -> Template:
     return Template(
         "department_leave.html",
-        context={"leaves": _department_leaves(db, request.user), "today": scope.today()},
+        context={"leaves": _department_leaves(db, request.user), "today": clock.today()},
     )
 
 
@@ -313,7 +313,7 @@ def department_week(
 ) -> Template:
     """Each counselor and class teacher of the department, their week against the quotas."""
     user = request.user
-    monday = week.monday_of(day or scope.today())
+    monday = clock.monday_of(day or clock.today())
     staff = (
         select(User)
         .join(UserRole)

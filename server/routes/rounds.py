@@ -16,20 +16,19 @@ from litestar import Request, Response, get
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
-from server import doors, records, scope
+from server import clock, doors, records, scope
 from server.models import Building, DutyShift, Room, SchoolClass, User
 from server.settings import Settings
 
 # a counselor's students and duty buildings come to a few hundred rooms; a cap keeps a
 # leader's or an office account's plan from filling the phone with thousands of pages
 MAX_ROOMS = 600
-WEEKDAYS = "一二三四五六日"
 
 
 @get("/rounds/plan", name="rounds_plan", sync_to_thread=True)
 def rounds_plan(request: Request[User, dict, object], db: Session, settings: Settings) -> Response:
     user = request.user
-    today = scope.today()
+    today = clock.today()
     monday = today - timedelta(days=today.weekday())
     rooms = rooms_to_prepare(db, user, today)
     reverse = request.app.route_reverse
@@ -119,7 +118,7 @@ def later_shifts(db: Session, user: User, today: date, sunday: date) -> list[dic
     return [
         {
             "date": s.date.isoformat(),
-            "label": f"周{WEEKDAYS[s.date.weekday()]} {s.slot.label} {s.building.name}",
+            "label": f"{clock.weekday_name(s.date)} {s.slot.label} {s.building.name}",
         }
         for s in shifts
     ]

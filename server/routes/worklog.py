@@ -15,7 +15,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 from sqlalchemy.orm import Session
 
-from server import scope, worklog
+from server import clock, worklog
 from server.entries import KINDS
 from server.models import User
 
@@ -35,11 +35,11 @@ def work_log(
 ) -> Template:
     viewer = request.user
     person = worklog.staff_for(db, viewer, staff)
-    today = scope.today()
-    monday, sunday = worklog.week_of(worklog.parse_day(week) if week else today)
+    today = clock.today()
+    monday, sunday = clock.week_of(worklog.parse_day(week) if week else today)
     kind = kind if kind in KINDS else ""
     lines = worklog.log_lines(db, viewer, person, monday, sunday, kind)
-    semester = worklog.semester_of(monday)
+    semester = clock.semester_of(monday)
     return Template(
         "work_log.html",
         context={
@@ -47,7 +47,7 @@ def work_log(
             "people": worklog.staff_choices(db, viewer),
             "monday": monday,
             "sunday": sunday,
-            "this_week": worklog.week_of(today)[0],
+            "this_week": clock.week_of(today)[0],
             "days": worklog.by_day(worklog.about_student(lines, student)),
             "students": worklog.students_in(lines),
             "kinds": KINDS,
@@ -78,7 +78,7 @@ def work_log_xlsx(
     """A week or a semester of a person's log as an Excel sheet (this week by default)."""
     viewer = request.user
     person = worklog.staff_for(db, viewer, staff)
-    first, last = worklog.export_period(start, end, scope.today())
+    first, last = worklog.export_period(start, end, clock.today())
     lines = worklog.log_lines(db, viewer, person, first, last)
     out = BytesIO()
     reviews = worklog.reviews_between(db, person, first, last)
@@ -119,7 +119,7 @@ def entry_history(
             "entry": entry,
             "label": kind.label if kind else entry.kind,
             "revisions": worklog.history(db, entry),
-            "recorded_at": worklog.college_time(entry.recorded_at),
+            "recorded_at": clock.college_time(entry.recorded_at),
         },
     )
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import attendance
+from server.clock import today
 from server.models import Entry, SchoolClass
-from server.scope import today
 from tests.browser.conftest import log_in, poll
 from tests.browser.test_offline import (
     SYNC_TIMEOUT_MS,

@@ -11,8 +11,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.clock import today
 from server.models import Bed, Building, DutyShift, Entry, Escalation, Room, SchoolClass, Student
-from server.scope import today
 from tests.browser.conftest import log_in, log_out, poll
 from tests.conftest import user_named
 

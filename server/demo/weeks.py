@@ -14,10 +14,9 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from server import clock
 from server.models import Bed, ClassCourse, Guardian, SchoolClass, Student, UserRole
-from server.settings import TIMEZONE
 
 DILIGENCE = (0.4, 0.7, 1.0, 1.0, 1.2, 1.4)  # share of the weekly quotas a person keeps
 # weekly quotas by role (the guideline's defaults, DESIGN.md): talks, checks, visits, lectures
@@ -103,7 +102,7 @@ class _World:
         def entry(kind: str, school_class: dict, payload: dict, room_id: int | None = None):
             day = rnd.choice(days)
             moment = datetime.combine(
-                day, time(rnd.randrange(8, 22), rnd.randrange(60)), tzinfo=ZoneInfo(TIMEZONE)
+                day, time(rnd.randrange(8, 22), rnd.randrange(60)), tzinfo=clock.COLLEGE_TZ
             ).astimezone(UTC)
             out.append(
                 {

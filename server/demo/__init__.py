@@ -10,14 +10,14 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from server import demo_weeks
+from server import clock
+from server.demo import weeks as demo_weeks
 from server.models import (
     Bed,
     Building,
@@ -37,7 +37,7 @@ from server.models import (
     User,
     UserRole,
 )
-from server.settings import TIMEZONE, Settings
+from server.settings import Settings
 
 DEMO_PASSWORD = "demo1234"
 DEMO_LOGINS = [
@@ -122,7 +122,7 @@ def build(size: str = "small", seed: int = 1, today: date | None = None) -> Rows
     """Make the whole demo college in memory (no database)."""
     spec = SIZES[size]
     rnd = random.Random(seed)
-    today = today or datetime.now(ZoneInfo(TIMEZONE)).date()
+    today = today or clock.today()
     password_hash = PasswordHasher().hash(DEMO_PASSWORD)
     out = Rows()
     staff_no = {"counselor": 0, "teacher": 0, "leader": 0}
@@ -351,8 +351,8 @@ def load(
     weeks: int = 0,
 ) -> dict[str, int]:
     """Insert the demo college in one transaction, with `weeks` weeks of work records
-    (server/demo_weeks.py); returns row counts by table."""
-    today = today or datetime.now(ZoneInfo(TIMEZONE)).date()
+    (server/demo/weeks.py); returns row counts by table."""
+    today = today or clock.today()
     rows = build(size, seed, today)
     if weeks:
         entries, revisions = demo_weeks.generate(rows, weeks, seed, today)
