@@ -71,9 +71,29 @@ def _demo(settings: Settings, args) -> int:
 
 
 def _labels(settings: Settings, args) -> int:
-    from server import doors
+    """`xuegong labels --csv`: building,room,url for every room (of one building if named)."""
+    import csv
 
-    return doors.print_label_csv(settings, building=args.building)
+    from server import doors
+    from server.app import create_app
+    from server.db import make_engine, make_sessionmaker
+
+    app = create_app(settings)  # the door route's path comes from the app's URL builder
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as db:
+            rooms = doors.rooms_of(db, args.building)
+            if args.building and not rooms:
+                print(f"xuegong: no building named {args.building!r}", file=sys.stderr)
+                return 1
+            out = csv.writer(sys.stdout, lineterminator="\n")
+            out.writerow(["building", "room", "url"])
+            for room in rooms:
+                path = app.route_reverse("door", token=doors.room_token(settings, room))
+                out.writerow([room.building.name, room.number, doors.door_url(settings, path)])
+    finally:
+        engine.dispose()
+    return 0
 
 
 def _settings(settings: Settings, args) -> int:

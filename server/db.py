@@ -49,5 +49,5 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "heads") -> None:
-    # "heads": areas add migrations on their own branches from 0001; all of them apply
+    # the migrations form one line (0001, 0002, …); "heads" is its last one
     command.upgrade(alembic_config(url), revision)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
 
 import qrcode
 import qrcode.image.svg
@@ -109,26 +108,3 @@ def rooms_of(db: Session, building: str | None = None) -> list[Room]:
     if building:
         query = query.where(Building.name == building)
     return list(db.scalars(query))
-
-
-def print_label_csv(settings: Settings, building: str | None = None) -> int:
-    """`xuegong labels --csv`: building,room,url for every room (of one building if named)."""
-    import csv
-
-    from server.app import create_app
-    from server.db import make_engine, make_sessionmaker
-
-    app = create_app(settings)
-    engine = make_engine(settings.database_url)
-    with make_sessionmaker(engine)() as db:
-        rooms = rooms_of(db, building)
-        if building and not rooms:
-            print(f"xuegong: no building named {building!r}", file=sys.stderr)
-            return 1
-        out = csv.writer(sys.stdout, lineterminator="\n")
-        out.writerow(["building", "room", "url"])
-        for room in rooms:
-            path = app.route_reverse("door", token=room_token(settings, room))
-            out.writerow([room.building.name, room.number, door_url(settings, path)])
-    engine.dispose()
-    return 0

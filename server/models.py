@@ -441,7 +441,8 @@ class WeekReview(Base):
 
 
 class Escalation(Base):
-    """A concern raised on a visit that goes to the office and the department leader (§2.7)."""
+    """A concern that goes to the office and the department leader (§2.7.2): raised on a dorm
+    visit, or by a 心理 talk that needs referral (server/entries.py `keep_escalation`)."""
 
     __tablename__ = "escalations"
 
@@ -451,7 +452,8 @@ class Escalation(Base):
     room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id"))
     category: Mapped[str] = mapped_column(String(20))  # mental, physical, financial, relationships
     note: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open, resolved
+    # open; withdrawn when an edit or a deletion of the record takes the concern away
+    status: Mapped[str] = mapped_column(String(20), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
     entry: Mapped[Entry] = relationship()
@@ -570,6 +572,27 @@ class StaffLeave(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
     staff: Mapped[User] = relationship(foreign_keys=[staff_id])
+    decisions: Mapped[list[LeaveDecision]] = relationship(
+        order_by="LeaveDecision.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class LeaveDecision(Base):
+    """One decision on a leave request, never updated: a changed decision is a new row, so
+    what was decided first (and by whom) stays readable (server/leave.py)."""
+
+    __tablename__ = "leave_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    leave_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_leaves.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[LeaveStatus] = mapped_column(_enum(LeaveStatus))
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    decided_by: Mapped[User] = relationship()
 
 
 class ContactCadence(Base):

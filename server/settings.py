@@ -38,7 +38,7 @@ class Settings:
     )
     secret_keys: tuple[str, ...] = setting(
         "XUEGONG_SECRET_KEYS",
-        "comma-separated secret keys, newest first; older keys still verify door labels and sessions",
+        "comma-separated secret keys, newest first; older keys still verify door labels, sessions use the newest only",
     )
     base_url: str = setting(
         "XUEGONG_BASE_URL",

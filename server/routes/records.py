@@ -1,5 +1,5 @@
-"""The guideline's records as phone forms (server/records.py), what is due, staff leave, and
-the department's weeks.
+"""The guideline's records as phone forms (server/records.py): a new record, and its author's
+edits.
 
 A form page has no query string by default (/records/new/talk), so 准备巡查 caches it and it
 opens offline; a save goes through merge.apply like a dorm visit, or into the phone's outbox.
@@ -8,7 +8,6 @@ opens offline; a save goes through merge.apply like a dorm visit, or into the ph
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from litestar import Request, get, post
@@ -20,20 +19,15 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from server import clock, due, records, scope, week
-from server.auth import requires_leader
+from server import clock, records, scope
 from server.entries import Kind
 from server.models import (
     ClassCourse,
     Entry,
     Guardian,
-    LeaveStatus,
-    Role,
     SchoolClass,
-    StaffLeave,
     Student,
     User,
-    UserRole,
 )
 from server.routes import forms
 from server.sync import merge
@@ -193,153 +187,4 @@ def _choices(db: Session, user: User, kind_name: str) -> dict:
     return {"classes": classes}
 
 
-# --- what is due ------------------------------------------------------------------------------
-
-
-@get("/due", name="due", sync_to_thread=True)
-def what_is_due(request: Request[User, dict, object], db: Session) -> Template:
-    """Parents and course teachers due for contact, and talk follow-ups that have come."""
-    user, today = request.user, clock.today()
-    return Template(
-        "due.html",
-        context={
-            "parents": due.parents_overdue(db, user, today),
-            "teachers": due.course_teachers_overdue(db, user, today),
-            "follow_ups": due.follow_ups_due(db, user, today),
-            "cadence": due.cadence(db, user.department_id),
-            "categories": records.TALK_CATEGORIES,
-            "today": today,
-        },
-    )
-
-
-# --- staff leave (§1.9) -------------------------------------------------------------------------
-
-
-@get("/leave", name="leave", sync_to_thread=True)
-def leave(request: Request[User, dict, object], db: Session) -> Template:
-    return _leave_page(db, request.user)
-
-
-def _leave_page(db: Session, user: User, error: str = "", status: int = 200) -> Template:
-    mine = db.scalars(
-        select(StaffLeave).where(StaffLeave.staff_id == user.id).order_by(StaffLeave.start.desc())
-    ).all()
-    return Template(
-        "leave.html",
-        context={"leaves": mine, "error": error, "today": clock.today()},
-        status_code=status,
-    )
-
-
-@post("/leave/requests", name="request_leave", sync_to_thread=True)
-def request_leave(
-    request: Request[User, dict, object], db: Session, data: Form
-) -> Template | Redirect:
-    user = request.user
-    try:
-        start = date.fromisoformat(data.get("start", ""))
-        end = date.fromisoformat(data.get("end", ""))
-    except ValueError:
-        return _leave_page(db, user, "请填写开始和结束日期。", 422)
-    reason = (data.get("reason") or "").strip()
-    if end < start:
-        return _leave_page(db, user, "结束日期不能早于开始日期。", 422)
-    if (end - start).days >= MAX_LEAVE_DAYS:
-        return _leave_page(db, user, f"一次请假最多 {MAX_LEAVE_DAYS} 天。", 422)
-    if not reason or len(reason) > 500:
-        return _leave_page(db, user, "请填写请假事由（500 字以内）。", 422)
-    db.add(
-        StaffLeave(
-            staff_id=user.id, department_id=user.department_id, start=start, end=end, reason=reason
-        )
-    )
-    db.commit()
-    return Redirect(request.app.route_reverse("leave"), status_code=303)
-
-
-@get("/department/leave", name="department_leave", guards=[requires_leader], sync_to_thread=True)
-def department_leave(request: Request[User, dict, object], db: Session) -> Template:
-    return Template(
-        "department_leave.html",
-        context={"leaves": _department_leaves(db, request.user), "today": clock.today()},
-    )
-
-
-def _department_leaves(db: Session, user: User) -> list[StaffLeave]:
-    query = (
-        select(StaffLeave)
-        .options(joinedload(StaffLeave.staff))
-        .order_by(StaffLeave.status, StaffLeave.start.desc())
-        .limit(200)
-    )
-    if not scope.sees_everything(user):
-        query = query.where(StaffLeave.department_id == user.department_id)
-    return list(db.scalars(query))
-
-
-@post(
-    "/leave/{leave_id:int}/decide",
-    name="decide_leave",
-    guards=[requires_leader],
-    sync_to_thread=True,
-)
-def decide_leave(
-    request: Request[User, dict, object], db: Session, leave_id: int, data: Form
-) -> Redirect:
-    leave = db.get(StaffLeave, leave_id)
-    if leave is None:
-        raise NotFoundException("找不到这条请假申请。")
-    user = request.user
-    if not scope.sees_everything(user) and leave.department_id != user.department_id:
-        raise PermissionDeniedException("这不是本系部的请假申请。")
-    if leave.staff_id == user.id:
-        raise PermissionDeniedException("不能审批自己的请假。")
-    leave.status = (
-        LeaveStatus.approved if data.get("decision") == "approve" else LeaveStatus.rejected
-    )
-    leave.decided_by_id = user.id
-    leave.decided_at = datetime.now(UTC)
-    db.commit()
-    return Redirect(request.app.route_reverse("department_leave"), status_code=303)
-
-
-# --- the department's weeks -------------------------------------------------------------------
-
-
-@get("/department/week", name="department_week", guards=[requires_leader], sync_to_thread=True)
-def department_week(
-    request: Request[User, dict, object], db: Session, day: date | None = None
-) -> Template:
-    """Each counselor and class teacher of the department, their week against the quotas."""
-    user = request.user
-    monday = clock.monday_of(day or clock.today())
-    staff = (
-        select(User)
-        .join(UserRole)
-        .where(UserRole.role.in_([Role.counselor, Role.class_teacher]), User.active.is_(True))
-    )
-    if not scope.sees_everything(user):
-        staff = staff.where(User.department_id == user.department_id)
-    people = db.scalars(staff.distinct().order_by(User.name).limit(500)).all()
-    return Template(
-        "department_week.html",
-        context={
-            "monday": monday,
-            "rows": [(person, week.my_week(db, person, monday)) for person in people],
-        },
-    )
-
-
-ROUTES = [
-    new_record,
-    save_record,
-    edit_record,
-    save_edit,
-    what_is_due,
-    leave,
-    request_leave,
-    department_leave,
-    decide_leave,
-    department_week,
-]
+ROUTES = [new_record, save_record, edit_record, save_edit]
