@@ -1,9 +1,10 @@
-"""`xuegong` console script: run the app, migrate, load demo data, print door labels."""
+"""`xuegong` console script: run the app, migrate, load demo data, print door labels, back up."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from server.settings import Settings, SettingsError
 
@@ -28,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     labels = sub.add_parser("labels", help="print door label URLs")
     labels.add_argument("--csv", action="store_true", required=True, help="building,room,url lines")
     labels.add_argument("--building", help="only this building (all when omitted)")
+
+    backup = sub.add_parser("backup", help="write a backup of the database into DIR")
+    backup.add_argument("directory", type=Path)
+
+    restore = sub.add_parser("restore", help="load a backup into an empty database")
+    restore.add_argument("file", type=Path)
 
     sub.add_parser("settings", help="list the environment variables the app reads")
 
@@ -96,6 +103,30 @@ def _labels(settings: Settings, args) -> int:
     return 0
 
 
+def _backup(settings: Settings, args) -> int:
+    from server.backup import BackupError, backup
+
+    try:
+        written = backup(settings.database_url, args.directory)
+    except BackupError as exc:
+        print(f"xuegong: {exc}", file=sys.stderr)
+        return 1
+    print(written)
+    return 0
+
+
+def _restore(settings: Settings, args) -> int:
+    from server.backup import BackupError, restore
+
+    try:
+        restore(settings.database_url, args.file)
+    except BackupError as exc:
+        print(f"xuegong: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {args.file}")
+    return 0
+
+
 def _settings(settings: Settings, args) -> int:
     for env, help, default in Settings.documented():
         print(f"{env:30} {help}" + (f" (default {default})" if default else ""))
@@ -107,6 +138,8 @@ COMMANDS = {
     "run": _run,
     "demo": _demo,
     "labels": _labels,
+    "backup": _backup,
+    "restore": _restore,
     "settings": _settings,
 }
 
