@@ -40,6 +40,7 @@ from server.routes import (
     pwa,
     records,
     rooms,
+    semesters,
     worklog,
 )
 from server.settings import PROJECT_DIR, Settings
@@ -65,6 +66,7 @@ ROUTES = [
     *department_week.ROUTES,
     *worklog.ROUTES,
     *labels.ROUTES,
+    *semesters.ROUTES,
     *health.ROUTES,
     *pwa.ROUTES,
     *install.ROUTES,

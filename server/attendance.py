@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from server import clock, scope
+from server import clock, scope, semesters
 from server.entries import Kind, Placement, Rejected, register, remembered, text
 from server.models import ClassCourse, Course, CourseRole, Entry, SchoolClass, Student, User
 
@@ -241,13 +241,13 @@ def history(db: Session, class_id: int, today: date) -> list[StudentHistory]:
     """
     window_start = today - timedelta(days=WARNING_DAYS - 1)
     lessons: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
-    since = min(clock.semester_start(today), window_start)
+    since = min(semesters.term_of(db, today).first, window_start)
     for entry in checks_of(db, class_id, since, today + timedelta(days=MAX_DAYS_AHEAD)):
         lesson = lessons[(entry.payload["date"], entry.payload["period"])]
         for student_id, mark in entry.payload["marks"].items():
             if student_id not in lesson or _rank(mark) < _rank(lesson[student_id]):
                 lesson[student_id] = mark
-    semester = clock.semester_start(today).isoformat()
+    semester = semesters.term_of(db, today).first.isoformat()
     rows = []
     for student in roster(db, class_id):
         key = str(student.id)

@@ -607,3 +607,17 @@ class ContactCadence(Base):
     special_days: Mapped[int] = mapped_column(Integer)
     key_days: Mapped[int] = mapped_column(Integer)
     general_days: Mapped[int] = mapped_column(Integer)
+
+
+class Semester(Base):
+    """学期: a semester of the college calendar, set by the office (server/semesters.py).
+
+    `holidays` lists the days off as [{"day": "2026-10-01", "name": "国庆节"}, …]."""
+
+    __tablename__ = "semesters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    first_day: Mapped[date] = mapped_column(Date, index=True)
+    last_day: Mapped[date] = mapped_column(Date)
+    holidays: Mapped[list] = mapped_column(JSONDoc, default=list)

@@ -67,6 +67,10 @@ TABLE = {
     "/department/week": dict(
         admin=OK, office1=OK, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN, anonymous=LOGIN
     ),
+    "/admin/semesters": dict(
+        admin=OK, office1=OK, leader1=FORBIDDEN, counselor1=FORBIDDEN, teacher1=FORBIDDEN,
+        anonymous=LOGIN,
+    ),  # fmt: skip
     # 工作记录: everyone reads their own log; leaders (their department), office and admin
     # another person's; an entry's history is for whoever may read the entry
     "/log": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN),

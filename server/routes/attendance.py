@@ -20,7 +20,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import attendance, clock, scope
+from server import attendance, clock, scope, semesters
 from server.models import ClassCourse, Course, SchoolClass, User
 from server.routes import forms
 from server.sync.ids import new_entry_id
@@ -72,11 +72,9 @@ def attendance_history(
     school_class = scope.class_for(db, request.user, class_id)
     today = clock.today()
     rows = attendance.history(db, class_id, today)
+    term = semesters.term_of(db, today)
     checks = attendance.checks_of(
-        db,
-        class_id,
-        clock.semester_start(today),
-        today + timedelta(days=attendance.MAX_DAYS_AHEAD),
+        db, class_id, term.first, today + timedelta(days=attendance.MAX_DAYS_AHEAD)
     )
     enrolled = len(rows)
     return Template(
@@ -88,7 +86,7 @@ def attendance_history(
             "checks": [(c, attendance.counts(enrolled, c.payload["marks"])) for c in checks],
             "courses": {c.id: c.name for c in attendance.courses_of(db, class_id)},
             "may_record": attendance.may_record(db, request.user, class_id),
-            "semester_start": clock.semester_start(today),
+            "semester_start": term.first,
             "marks": attendance.MARKS,
             "periods": attendance.PERIODS,
             "warning_days": attendance.WARNING_DAYS,

@@ -21,7 +21,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import clock, duty, scope
+from server import clock, duty, scope, semesters
 from server.auth import requires_leader
 from server.models import Building, Department, DutyShift, Slot, User
 
@@ -53,9 +53,10 @@ def roster(
         "staff": [u.id for u in duty.department_staff(db, dept.id)],
         "buildings": sorted(usual),
         "slots": list(duty.SLOTS),
-        "holidays": set(),
-        "holidays_text": "",
     }
+    # the calendar's holidays of the period start out as the roster's (the leader may edit them)
+    plan["holidays"] = semesters.holidays_between(db, first, last)
+    plan["holidays_text"] = " ".join(sorted(d.isoformat() for d in plan["holidays"]))
     return _builder(request, db, dept, plan)
 
 

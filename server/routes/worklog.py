@@ -15,7 +15,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 from sqlalchemy.orm import Session
 
-from server import clock, worklog
+from server import clock, semesters, worklog
 from server.entries import KINDS
 from server.models import User
 
@@ -39,7 +39,7 @@ def work_log(
     monday, sunday = clock.week_of(worklog.parse_day(week) if week else today)
     kind = kind if kind in KINDS else ""
     lines = worklog.log_lines(db, viewer, person, monday, sunday, kind)
-    semester = clock.semester_of(monday)
+    term = semesters.term_of(db, monday)
     return Template(
         "work_log.html",
         context={
@@ -62,7 +62,7 @@ def work_log(
             if monday < today - timedelta(days=today.weekday())
             else "",
             "export_week": _export_url(request, person, monday, sunday),
-            "export_semester": _export_url(request, person, *semester),
+            "export_semester": _export_url(request, person, term.first, term.last),
         },
     )
 
