@@ -41,6 +41,7 @@ from server.routes import (
     records,
     rooms,
     semesters,
+    upkeep,
     worklog,
 )
 from server.settings import PROJECT_DIR, Settings
@@ -67,6 +68,7 @@ ROUTES = [
     *worklog.ROUTES,
     *labels.ROUTES,
     *semesters.ROUTES,
+    *upkeep.ROUTES,
     *health.ROUTES,
     *pwa.ROUTES,
     *install.ROUTES,

@@ -621,3 +621,40 @@ class Semester(Base):
     first_day: Mapped[date] = mapped_column(Date, index=True)
     last_day: Mapped[date] = mapped_column(Date)
     holidays: Mapped[list] = mapped_column(JSONDoc, default=list)
+
+
+# --- keeping the data current (server/upkeep.py) -------------------------------------------------
+
+
+class ContactGradeChange(Base):
+    """A student's contact grade changed by their counselor (or an admin), with the reason."""
+
+    __tablename__ = "contact_grade_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    old_grade: Mapped[ContactGrade] = mapped_column(_enum(ContactGrade))
+    new_grade: Mapped[ContactGrade] = mapped_column(_enum(ContactGrade))
+    reason: Mapped[str] = mapped_column(String(200))
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    changed_by: Mapped[User] = relationship()
+
+
+class BedMove(Base):
+    """A student moved to another bed on a day; the bed before is kept (None: had none)."""
+
+    __tablename__ = "bed_moves"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    from_bed_id: Mapped[int | None] = mapped_column(ForeignKey("beds.id", ondelete="SET NULL"))
+    to_bed_id: Mapped[int | None] = mapped_column(ForeignKey("beds.id", ondelete="SET NULL"))
+    moved_on: Mapped[date] = mapped_column(Date)
+    moved_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())

@@ -143,3 +143,44 @@ def class_for(db: Session, user: User, class_id: int, *, to_record: bool = False
         who = "只有班主任和辅导员可以为本班记录查课" if to_record else "这不是您所带或所管的班级"
         raise PermissionDeniedException(f"{school_class.name} 不在您的工作范围内：{who}。")
     return school_class
+
+
+# --- keeping the data current (server/upkeep.py) -------------------------------------------------
+
+
+def class_to_assign(db: Session, user: User, class_id: int) -> SchoolClass:
+    """A class whose counselor and class teacher this user may change: an admin any class, a
+    department leader the classes of their department."""
+    school_class = db.get(SchoolClass, class_id)
+    if school_class is None:
+        raise NotFoundException("找不到这个班级。")
+    if user.has(Role.admin):
+        return school_class
+    if user.has(Role.leader) and school_class.department_id == user.department_id:
+        return school_class
+    raise PermissionDeniedException("只有管理员和本系部学生工作负责人可以调整班级的辅导员和班主任。")
+
+
+STUDENT_UPKEEP = {
+    # what may be changed about a student → who, besides an admin, may change it
+    "contact_grade": ("counselor",),  # §2.5.4: the counselor grades how often parents hear
+    "guardians": ("counselor", "class_teacher"),
+}
+
+
+def student_to_keep(db: Session, user: User, student_id: int, what: str) -> Student:
+    """A student whose data (`what`, a key of STUDENT_UPKEEP) this user may change: 404 when
+    missing; 403 when out of scope, without naming the student."""
+    student = db.get(Student, student_id)
+    if student is None:
+        raise NotFoundException("找不到这名学生。")
+    if user.has(Role.admin):
+        return student
+    school_class = db.get(SchoolClass, student.class_id)
+    allowed = {
+        "counselor": school_class.counselor_id == user.id,
+        "class_teacher": school_class.class_teacher_id == user.id,
+    }
+    if not any(allowed[who] for who in STUDENT_UPKEEP[what]):
+        raise PermissionDeniedException("这名学生不在您的工作范围内，或您不能修改这项信息。")
+    return student

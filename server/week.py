@@ -55,17 +55,24 @@ class Progress:
 
 
 def quota_roles(db: Session, user: User) -> list[Role]:
-    """The roles whose weekly rules apply to this person (§1.10 included)."""
-    roles = [r for r in QUOTA_ROLES if user.has(r)]
-    if Role.counselor in roles and Role.class_teacher not in roles:
-        uncovered = db.scalar(
-            select(SchoolClass.id)
-            .where(SchoolClass.counselor_id == user.id, SchoolClass.class_teacher_id.is_(None))
-            .limit(1)
-        )
-        if uncovered is not None:
-            roles.append(Role.class_teacher)
+    """The roles whose weekly rules apply to this person.
+
+    A counselor's targets come with the role. A class teacher's follow the assignment: they
+    apply while the person is the class teacher of a class (a class teacher whose class was
+    given to someone else has no class-teacher targets), and to a counselor who covers a
+    class without a class teacher (§1.10)."""
+    roles = [Role.counselor] if user.has(Role.counselor) else []
+    teaches = user.has(Role.class_teacher) and _has_class(db, SchoolClass.class_teacher_id == user.id)
+    covers = user.has(Role.counselor) and _has_class(
+        db, SchoolClass.counselor_id == user.id, SchoolClass.class_teacher_id.is_(None)
+    )
+    if teaches or covers:
+        roles.append(Role.class_teacher)
     return roles
+
+
+def _has_class(db: Session, *conditions) -> bool:
+    return db.scalar(select(SchoolClass.id).where(*conditions).limit(1)) is not None
 
 
 def rules_for(db: Session, user: User, roles: list[Role]) -> list[QuotaRule]:

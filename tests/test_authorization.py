@@ -67,6 +67,28 @@ TABLE = {
     "/department/week": dict(
         admin=OK, office1=OK, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN, anonymous=LOGIN
     ),
+    # keeping the data current: leaders their department's classes, admins everything; a
+    # student's contact grade and guardians by their counselor or class teacher
+    "/admin/classes": dict(
+        admin=OK, office1=FORBIDDEN, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN,
+        anonymous=LOGIN,
+    ),  # fmt: skip
+    "/admin/buildings": dict(
+        admin=OK, office1=FORBIDDEN, leader1=FORBIDDEN, counselor1=FORBIDDEN, teacher1=FORBIDDEN,
+        anonymous=LOGIN,
+    ),  # fmt: skip
+    "/admin/buildings/{building}": dict(
+        admin=OK, office1=FORBIDDEN, leader1=FORBIDDEN, counselor1=FORBIDDEN, teacher1=FORBIDDEN,
+        anonymous=LOGIN,
+    ),  # fmt: skip
+    "/students/{own_student}/data": dict(
+        admin=OK, office1=FORBIDDEN, leader1=FORBIDDEN, counselor1=OK, teacher1=OK,
+        anonymous=LOGIN,
+    ),  # fmt: skip
+    "/students/{foreign_student}/data": dict(
+        admin=OK, office1=FORBIDDEN, leader1=FORBIDDEN, counselor1=OK, teacher1=FORBIDDEN,
+        anonymous=LOGIN,
+    ),  # fmt: skip
     "/admin/semesters": dict(
         admin=OK, office1=OK, leader1=FORBIDDEN, counselor1=FORBIDDEN, teacher1=FORBIDDEN,
         anonymous=LOGIN,
@@ -234,6 +256,12 @@ def places(sessionmaker):
             "own_class": classes[True].id,
             "foreign_class": classes[False].id,
             "foreign_course": foreign_course,
+            "own_student": db.scalar(
+                select(Student.id).where(Student.class_id == classes[True].id).limit(1)
+            ),
+            "foreign_student": db.scalar(
+                select(Student.id).where(Student.class_id == classes[False].id).limit(1)
+            ),
             "counselor1_shift": db.scalar(
                 select(DutyShift.id)
                 .where(DutyShift.staff_id == user_named(db, "counselor1").id)
@@ -315,6 +343,8 @@ def test_the_table_covers_every_page_route(app):
         .replace("{own_class}", "{class_id:int}")
         .replace("{foreign_class}", "{class_id:int}")
         .replace("{foreign_course}", "{course_id:int}")
+        .replace("{own_student}", "{student_id:int}")
+        .replace("{foreign_student}", "{student_id:int}")
         .replace("{counselor1_shift}", "{shift_id:int}")
         .replace("{counselor1_entry}", "{entry_id:uuid}")
         .replace("{counselor1_talk}", "{entry_id:uuid}")
