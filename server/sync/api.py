@@ -98,15 +98,18 @@ def same_origin_json(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         if content_type != "application/json":
             raise HTTPException(status_code=415, detail="同步请求必须是 JSON（application/json）。")
     origin = connection.headers.get("origin")
-    if origin and origin != _own_origin(connection):
+    if origin and origin not in _own_origins(connection):
         raise PermissionDeniedException("同步请求只接受本站页面发出的请求。")
     if connection.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
         raise PermissionDeniedException("同步请求只接受本站页面发出的请求。")
 
 
-def _own_origin(connection: ASGIConnection) -> str:
-    url = urlsplit(str(connection.base_url))
-    return f"{url.scheme}://{url.netloc}"
+def _own_origins(connection: ASGIConnection) -> set[str]:
+    """The address the request came to, and the public one (XUEGONG_BASE_URL): behind a
+    reverse proxy that ends TLS the app itself is spoken to over plain http."""
+    here = urlsplit(str(connection.base_url))
+    public = urlsplit(connection.app.state.settings.base_url)
+    return {f"{here.scheme}://{here.netloc}", f"{public.scheme}://{public.netloc}"}
 
 
 @post(
