@@ -8,6 +8,11 @@ from pathlib import Path
 
 from server.settings import Settings, SettingsError
 
+LOCAL_LABELS = (
+    "the labels' address is this machine's own: phones cannot open it; "
+    "set XUEGONG_BASE_URL to the address phones reach"
+)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xuegong", description="学工随行 command line")
@@ -93,6 +98,8 @@ def _labels(settings: Settings, args) -> int:
             if args.building and not rooms:
                 print(f"xuegong: no building named {args.building!r}", file=sys.stderr)
                 return 1
+            if settings.base_url_is_local:
+                print(f"xuegong: warning: {LOCAL_LABELS} ({settings.base_url})", file=sys.stderr)
             out = csv.writer(sys.stdout, lineterminator="\n")
             out.writerow(["building", "room", "url"])
             for room in rooms:

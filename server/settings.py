@@ -42,8 +42,7 @@ class Settings:
     )
     base_url: str = setting(
         "XUEGONG_BASE_URL",
-        "public address printed into door QR labels",
-        "http://127.0.0.1:8000",
+        "public address printed into door QR labels; unset: http://HOST:PORT",
     )
     host: str = setting("HOST", "address `make run` listens on", "127.0.0.1")
     port: int = setting("PORT", "port `make run` listens on", "8000")
@@ -64,6 +63,12 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def base_url_is_local(self) -> bool:
+        """Labels printed with this address open only on this machine, never on a phone."""
+        host = urlsplit(self.base_url).hostname or ""
+        return host in ("localhost", "0.0.0.0", "::1", "::") or host.startswith("127.")
 
     @property
     def secure_cookies(self) -> bool:
@@ -105,15 +110,16 @@ class Settings:
         if any(len(k) < 16 for k in keys):
             fail("secret_keys", "each key needs at least 16 characters")
 
-        base_url = str(raw["base_url"]).rstrip("/")
-        if urlsplit(base_url).scheme not in ("http", "https"):
-            fail("base_url", f"must start with http:// or https://, not {base_url!r}")
-
         def integer(name: str) -> int:
             try:
                 return int(raw[name])
             except (TypeError, ValueError):
                 fail(name, f"must be a whole number, not {raw[name]!r}")
+
+        # unset, labels carry the address the app listens on (`make run PORT=8080` included)
+        base_url = str(raw["base_url"] or f"http://{raw['host']}:{integer('port')}").rstrip("/")
+        if urlsplit(base_url).scheme not in ("http", "https"):
+            fail("base_url", f"must start with http:// or https://, not {base_url!r}")
 
         debug = str(raw["debug"]).lower()
         if debug not in ("0", "1", "true", "false", ""):

@@ -351,3 +351,8 @@ def test_the_table_covers_every_page_route(app):
         for p in TABLE
     }
     assert pages <= covered, pages - covered
+
+
+def test_the_menu_leads_to_my_week_and_to_leave(login):
+    home = login("counselor1").get("/")
+    assert 'href="/week"' in home.text and 'href="/leave"' in home.text

@@ -16,3 +16,23 @@ def test_teacher1_is_the_class_teacher_of_one_of_counselor1s_classes(db):
         )
     ).all()
     assert shared, "README: teacher1 is class teacher of one of counselor1's classes"
+
+
+def test_the_demo_has_no_record_after_the_moment_it_is_loaded(tmp_path):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func
+
+    from server import demo
+    from server.db import make_engine, make_sessionmaker, upgrade
+    from server.models import Entry
+
+    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    demo.load(engine, size="small", seed=1, weeks=1)
+    loaded = datetime.now(UTC)
+    with make_sessionmaker(engine)() as db:
+        latest = db.scalar(select(func.max(Entry.recorded_at)))
+        assert latest is not None and latest <= loaded
+    engine.dispose()

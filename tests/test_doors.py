@@ -6,6 +6,7 @@ import re
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import select
 
 from server import doors
 from server.cli import main as xuegong
@@ -84,3 +85,16 @@ def test_the_label_sheet_prints_3_by_8_codes_with_large_room_numbers(login, db):
     assert sheets == -(-labels // 24)
     assert page.text.count("<svg") == labels
     assert f'<span class="number">{room.number}</span>' in page.text
+
+
+def test_labels_with_this_machines_address_carry_a_warning(
+    login, db, capsys, settings, monkeypatch
+):
+    building = db.scalar(select(Room.building_id).limit(1))
+    sheet = login("admin").get(f"/labels/{building}")
+    assert "data-local-address" in sheet.text and "手机扫码无法访问" in sheet.text
+    monkeypatch.setenv("XUEGONG_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("XUEGONG_SECRET_KEYS", ",".join(settings.secret_keys))
+    monkeypatch.setenv("XUEGONG_BASE_URL", "http://127.0.0.1:8000")
+    assert xuegong(["labels", "--csv"]) == 0
+    assert "phones cannot open it" in capsys.readouterr().err

@@ -55,3 +55,18 @@ def test_cookies_are_secure_behind_https(tmp_path):
     )
     http = Settings.from_env(environ={"XUEGONG_VAR_DIR": str(tmp_path)})
     assert https.secure_cookies and not http.secure_cookies
+
+
+def test_labels_follow_host_and_port_when_no_base_url_is_set():
+    settings = Settings.from_env(
+        environ={"HOST": "127.0.0.1", "PORT": "8080", "XUEGONG_SECRET_KEYS": "k" * 32}
+    )
+    assert settings.base_url == "http://127.0.0.1:8080"
+    assert settings.base_url_is_local
+
+
+def test_a_public_base_url_is_not_local():
+    settings = Settings.from_env(
+        environ={"XUEGONG_BASE_URL": "https://xg.example.edu.cn/", "XUEGONG_SECRET_KEYS": "k" * 32}
+    )
+    assert settings.base_url == "https://xg.example.edu.cn" and not settings.base_url_is_local

@@ -352,10 +352,12 @@ def load(
 ) -> dict[str, int]:
     """Insert the demo college in one transaction, with `weeks` weeks of work records
     (server/demo/weeks.py); returns row counts by table."""
+    # loaded for real (no fixed day): nothing may be dated after this moment
+    now = None if today else clock.now()
     today = today or clock.today()
     rows = build(size, seed, today)
     if weeks:
-        entries, revisions = demo_weeks.generate(rows, weeks, seed, today)
+        entries, revisions = demo_weeks.generate(rows, weeks, seed, today, now=now)
         rows.rows[Entry], rows.rows[EntryRevision] = entries, revisions
     # teacher1 must be the class teacher of one of counselor1's classes: true by construction
     # (the first class of the first department), checked by tests/test_demo.py

@@ -33,10 +33,16 @@ TALK_TOPICS = {
 PARENT_REASONS = ("praise", "grades", "thinking_changed", "late_return", "other")
 
 
-def generate(rows, weeks: int, seed: int, today: date) -> tuple[list[dict], list[dict]]:
-    """Entries and their first revisions for the people, classes and students in `rows`."""
+def generate(
+    rows, weeks: int, seed: int, today: date, now: datetime | None = None
+) -> tuple[list[dict], list[dict]]:
+    """Entries and their first revisions for the people, classes and students in `rows`.
+
+    No entry is recorded after `now` (the end of `today` when not given): a record dated
+    later than the moment the demo is loaded would show in 本周 and the lists as done."""
     rnd = random.Random(f"weeks:{seed}:{weeks}")
-    world = _World(rows)
+    latest = now or datetime.combine(today, time(23, 59), tzinfo=clock.COLLEGE_TZ)
+    world = _World(rows, latest.astimezone(UTC))
     monday = today - timedelta(days=today.weekday())
     entries: list[dict] = []
     for staff_id in sorted(world.classes_of):
@@ -65,7 +71,8 @@ def generate(rows, weeks: int, seed: int, today: date) -> tuple[list[dict], list
 class _World:
     """Who teaches whom, where students sleep: looked up from the demo rows."""
 
-    def __init__(self, rows):
+    def __init__(self, rows, latest: datetime):
+        self.latest = latest
         table = rows.rows
         self.roles: dict[int, set[str]] = {}
         for r in table.get(UserRole, []):
@@ -104,6 +111,8 @@ class _World:
             moment = datetime.combine(
                 day, time(rnd.randrange(8, 22), rnd.randrange(60)), tzinfo=clock.COLLEGE_TZ
             ).astimezone(UTC)
+            if moment > self.latest:  # today, later than now: earlier today instead
+                moment = self.latest - timedelta(minutes=rnd.randrange(1, 90))
             out.append(
                 {
                     "id": _uuid7(moment, rnd),

@@ -42,7 +42,14 @@ def label_sheet(request: Request, db: Session, settings: Settings, building_id: 
             {"room": room, "url": url, "svg": doors.qr_svg(url), "code": doors.short_code(room)}
         )
     sheets = [labels[i : i + LABELS_PER_SHEET] for i in range(0, len(labels), LABELS_PER_SHEET)]
-    return Template("label_sheet.html", context={"building": building, "sheets": sheets})
+    return Template(
+        "label_sheet.html",
+        context={
+            "building": building,
+            "sheets": sheets,
+            "local_address": settings.base_url if settings.base_url_is_local else "",
+        },
+    )
 
 
 ROUTES = [buildings, label_sheet]
