@@ -85,9 +85,8 @@ def of_department(db: Session, user: User) -> list[StaffLeave]:
             joinedload(StaffLeave.staff),
             joinedload(StaffLeave.decisions).joinedload(LeaveDecision.decided_by),
         )
+        .where(scope.department_condition(user, StaffLeave.department_id))
         .order_by(StaffLeave.status, StaffLeave.start.desc())
         .limit(200)
     )
-    if not scope.sees_everything(user):
-        query = query.where(StaffLeave.department_id == user.department_id)
     return list(db.scalars(query).unique())

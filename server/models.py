@@ -36,7 +36,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 JSONDoc = JSON().with_variant(JSONB(), "postgresql")
 
 
-
 class UTCDateTime(TypeDecorator):
     """A moment stored in UTC and always handed back aware, in UTC.
 
@@ -497,9 +496,7 @@ class DeviceMutation(Base):
     revision: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    received_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), server_default=func.now()
-    )
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class Conflict(Base):
@@ -658,3 +655,24 @@ class BedMove(Base):
     moved_on: Mapped[date] = mapped_column(Date)
     moved_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+# --- who read which mental-health record (issue 10: least privilege for sensitive notes)
+
+
+class SensitiveRead(Base):
+    """A leader or the office read the content of a student's mental-health record (a 心理
+    talk, a visit or escalation with a mental-health concern): who, when, which entry, on
+    which page. Written by server/scope.py `note_sensitive_reads`, listed on /audit for the
+    office; never updated."""
+
+    __tablename__ = "sensitive_reads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reader_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("entries.id"), index=True)
+    page: Mapped[str] = mapped_column(String(40))  # the route name: work_log, sync_pull …
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    reader: Mapped[User] = relationship()
+    entry: Mapped[Entry] = relationship()

@@ -6,13 +6,25 @@
   they sleep in, the buildings the department has duty in);
 - student affairs office and admin: everything.
 
-A person with several roles gets the union. Handlers never check scope by hand: they call
-`room_for(...)` / `student_ids_in_scope(...)` and get a 403 or a list.
+A person with several roles gets the union. Handlers never check scope by hand: they load
+what a URL or a form names through a `*_for(...)` helper here (`room_for`, `class_for`,
+`entry_for`, `shift_for`, `swap_for`, `leave_for`, `staff_for`) and get the thing, a 404 or
+a 403; lists filter with a `*_condition(...)`.
+
+Sensitive notes are narrower than scope (least privilege, issue 10): the content of a talk,
+a visit's talk notes and concern, and an escalation's note are read only by the entry's
+author, the leader of its department and the student affairs office — not by admin, who
+keeps accounts, data and labels. Everyone else who may see the entry sees that it took place
+(kind, date, students) without its content: `may_read_sensitive` decides, `redact` hides.
+Reads of mental-health records by leaders and the office are written to `sensitive_reads`.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Protocol
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy import ColumnElement, false, or_, select, true
@@ -28,7 +40,10 @@ from server.models import (
     Role,
     Room,
     SchoolClass,
+    SensitiveRead,
+    StaffLeave,
     Student,
+    SwapRequest,
     User,
 )
 
@@ -104,7 +119,9 @@ def entry_condition(user: User) -> ColumnElement[bool]:
 
 
 def escalation_condition(user: User) -> ColumnElement[bool]:
-    if sees_everything(user):
+    """Escalations are notes about a student's trouble: the office reads every one, a leader
+    their department's; admin none (least privilege, see `may_read_sensitive`)."""
+    if user.has(Role.office):
         return true()
     if user.has(Role.leader) and user.department_id is not None:
         return Escalation.department_id == user.department_id
@@ -158,7 +175,9 @@ def class_to_assign(db: Session, user: User, class_id: int) -> SchoolClass:
         return school_class
     if user.has(Role.leader) and school_class.department_id == user.department_id:
         return school_class
-    raise PermissionDeniedException("只有管理员和本系部学生工作负责人可以调整班级的辅导员和班主任。")
+    raise PermissionDeniedException(
+        "只有管理员和本系部学生工作负责人可以调整班级的辅导员和班主任。"
+    )
 
 
 STUDENT_UPKEEP = {
@@ -184,3 +203,160 @@ def student_to_keep(db: Session, user: User, student_id: int, what: str) -> Stud
     if not any(allowed[who] for who in STUDENT_UPKEEP[what]):
         raise PermissionDeniedException("这名学生不在您的工作范围内，或您不能修改这项信息。")
     return student
+
+
+def department_condition(user: User, column) -> ColumnElement[bool]:
+    """SQL condition on a row's department column: the office and admin every department,
+    anyone else their own (for lists of a department's staff, leave, swaps)."""
+    if sees_everything(user):
+        return true()
+    return column == user.department_id if user.department_id is not None else false()
+
+
+# --- loading one thing by id: 404 when missing, 403 when not the user's -----------------------
+
+
+def entry_for(db: Session, user: User, entry_id: uuid.UUID, *, to_edit: bool = False) -> Entry:
+    """An entry the user may read (or, `to_edit`, change: only its author, §1.4)."""
+    entry = db.get(Entry, entry_id, options=[joinedload(Entry.author)])
+    if entry is None or (to_edit and entry.deleted):
+        raise NotFoundException("找不到这条记录。")
+    if to_edit:
+        if entry.author_id != user.id:
+            # leaders read records (work log, history) but never change them (§1.4)
+            raise PermissionDeniedException("只有记录的填写人可以修改它。")
+    elif not db.scalar(select(Entry.id).where(Entry.id == entry_id, entry_condition(user))):
+        raise PermissionDeniedException("您没有查看这条记录的权限。")
+    return entry
+
+
+def staff_for(db: Session, user: User, staff_id: int | None) -> User:
+    """The person whose work log the user opens: themselves by default; a leader anyone of
+    their department; the office and admin anyone."""
+    if staff_id is None or staff_id == user.id:
+        return user
+    staff = db.get(User, staff_id)
+    if staff is None:
+        raise NotFoundException("找不到这位老师。")
+    if sees_everything(user):
+        return staff
+    if user.has(Role.leader):
+        if user.department_id is not None and staff.department_id == user.department_id:
+            return staff
+        raise PermissionDeniedException("只能查看本系部老师的工作记录。")
+    raise PermissionDeniedException("只能查看自己的工作记录。")
+
+
+def shift_for(db: Session, user: User, shift_id: int) -> DutyShift:
+    """A duty shift of the user's own (only the person on a shift asks to swap it)."""
+    shift = db.get(DutyShift, shift_id, options=[joinedload(DutyShift.building)])
+    if shift is None:
+        raise NotFoundException("找不到这个值班。")
+    if shift.staff_id != user.id:
+        raise PermissionDeniedException("只能为自己的值班申请换班。")
+    return shift
+
+
+def swap_for(db: Session, user: User, swap_id: int, *, to: str) -> SwapRequest:
+    """A swap request the user may act on: `to="answer"` the invited colleague,
+    `to="decide"` a leader of its department (the office and admin any)."""
+    swap = db.get(SwapRequest, swap_id)
+    if swap is None:
+        raise NotFoundException("找不到这个换班申请。")
+    if to == "answer" and swap.colleague_id != user.id:
+        raise PermissionDeniedException("只有被邀请换班的同事可以回复这个申请。")
+    if to == "decide" and not (
+        sees_everything(user)
+        or (user.has(Role.leader) and swap.department_id == user.department_id)
+    ):
+        raise PermissionDeniedException("只能审批本系部的换班申请。")
+    return swap
+
+
+def leave_for(db: Session, user: User, leave_id: int) -> StaffLeave:
+    """A leave request the user may decide: a leader of its department (the office and admin
+    any). That nobody decides their own is a rule of server/leave.py."""
+    leave = db.get(StaffLeave, leave_id)
+    if leave is None:
+        raise NotFoundException("找不到这条请假申请。")
+    if not (
+        sees_everything(user)
+        or (user.has(Role.leader) and leave.department_id == user.department_id)
+    ):
+        raise PermissionDeniedException("这不是本系部的请假申请。")
+    return leave
+
+
+# --- sensitive notes (least privilege) --------------------------------------------------------
+
+# Payload fields that are a record's content, by kind name; every other field (kind, date,
+# students, room, class, stars …) shows that the record exists. A talk's category is content
+# too: "心理" about a named student is itself a mental-health note.
+SENSITIVE_FIELDS: dict[str, frozenset[str]] = {
+    "talk": frozenset({"category", "summary", "measures", "needs_referral"}),
+    "dorm_visit": frozenset({"talk_notes", "concern"}),
+}
+MENTAL = "mental"  # talk category and concern category of mental-health records
+
+
+class Authored(Protocol):
+    author_id: int
+    department_id: int | None
+
+
+def may_read_sensitive(user: User, entry: Authored) -> bool:
+    """The one rule for sensitive content: its author, the leader of the entry's department
+    and the student affairs office. Not admin, not other counselors or class teachers."""
+    if entry.author_id == user.id or user.has(Role.office):
+        return True
+    return (
+        user.has(Role.leader)
+        and user.department_id is not None
+        and entry.department_id == user.department_id
+    )
+
+
+def redact(payload: dict, kind: str) -> dict:
+    """The payload without the kind's sensitive fields."""
+    hidden = SENSITIVE_FIELDS.get(kind, frozenset())
+    return {key: value for key, value in payload.items() if key not in hidden}
+
+
+def shown_payload(user: User, entry: Entry, payload: dict | None = None) -> tuple[dict, bool]:
+    """The entry's payload (or one of its revisions') as the user may read it, and whether
+    anything was hidden."""
+    payload = entry.payload if payload is None else payload
+    hidden = SENSITIVE_FIELDS.get(entry.kind, frozenset()) & payload.keys()
+    if not hidden or may_read_sensitive(user, entry):
+        return payload, False
+    return redact(payload, entry.kind), True
+
+
+def is_mental(kind: str, payload: dict) -> bool:
+    """A talk of category 心理, or a visit (or any record) with a mental-health concern."""
+    if kind == "talk":
+        return payload.get("category") == MENTAL
+    concern = payload.get("concern")
+    return isinstance(concern, dict) and concern.get("category") == MENTAL
+
+
+def note_sensitive_reads(
+    db: Session, user: User, entries: Iterable[Entry], page: str, *, earlier: Iterable[dict] = ()
+) -> int:
+    """Write down that a leader or the office read these entries' mental-health content on
+    `page` (an author reading their own is not written). `earlier`: payloads of older
+    revisions shown too (the history page), so a talk changed away from 心理 is still audited.
+    The caller commits; returns the number of rows added."""
+    earlier = list(earlier)
+    if not user.has(Role.leader, Role.office):
+        return 0
+    now, added = datetime.now(UTC), 0
+    for entry in {e.id: e for e in entries}.values():
+        if (
+            entry.author_id != user.id
+            and any(is_mental(entry.kind, p) for p in [entry.payload, *earlier])
+            and may_read_sensitive(user, entry)
+        ):
+            db.add(SensitiveRead(reader_id=user.id, entry_id=entry.id, page=page, read_at=now))
+            added += 1
+    return added

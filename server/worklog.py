@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import ClientException, PermissionDeniedException
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
@@ -38,6 +38,7 @@ from server.models import (
 
 MAX_EXPORT_DAYS = 200  # a semester is at most 184 days; a longer period is a typing mistake
 EDITED_AFTER_REVIEW = "审阅后修改"
+CONTENT_HIDDEN = "谈话内容仅填写人、本系部负责人和学工部可见"
 
 # payload fields by their Chinese names, for "what changed" on the history page
 FIELD_LABELS = {
@@ -96,23 +97,6 @@ def export_period(start: str, end: str, today: date) -> tuple[date, date]:
 # ---------------------------------------------------------------- whose log
 
 
-def staff_for(db: Session, viewer: User, staff_id: int | None) -> User:
-    """The person whose log the viewer opens: themselves by default; a leader anyone of their
-    department; the office and admin anyone. 404 when missing, 403 when not the viewer's."""
-    if staff_id is None or staff_id == viewer.id:
-        return viewer
-    staff = db.get(User, staff_id)
-    if staff is None:
-        raise NotFoundException("找不到这位老师。")
-    if scope.sees_everything(viewer):
-        return staff
-    if viewer.has(Role.leader):
-        if viewer.department_id is not None and staff.department_id == viewer.department_id:
-            return staff
-        raise PermissionDeniedException("只能查看本系部老师的工作记录。")
-    raise PermissionDeniedException("只能查看自己的工作记录。")
-
-
 def staff_choices(db: Session, viewer: User) -> list[User]:
     """The people whose log the viewer may open (the picker on the log page)."""
     if not (scope.sees_everything(viewer) or viewer.has(Role.leader)):
@@ -121,6 +105,7 @@ def staff_choices(db: Session, viewer: User) -> list[User]:
         select(User)
         .where(
             User.active.is_(True),
+            scope.department_condition(viewer, User.department_id),
             User.id.in_(
                 select(UserRole.user_id).where(
                     UserRole.role.in_([Role.counselor, Role.class_teacher, Role.leader])
@@ -129,8 +114,6 @@ def staff_choices(db: Session, viewer: User) -> list[User]:
         )
         .order_by(User.department_id, User.name, User.id)
     )
-    if not scope.sees_everything(viewer):
-        query = query.where(User.department_id == viewer.department_id)
     people = list(db.scalars(query))
     return people if any(p.id == viewer.id for p in people) else [viewer, *people]
 
@@ -158,6 +141,7 @@ class LogLine:
     room: str
     class_name: str
     edited_after_review: bool = False
+    content_hidden: bool = False  # the viewer may not read its sensitive notes (scope.py)
 
     @property
     def day(self) -> date:
@@ -199,12 +183,13 @@ def log_lines(
     lines = []
     for e in entries:
         kind_ = KINDS.get(e.kind)
+        shown, hidden = scope.shown_payload(viewer, e)
         lines.append(
             LogLine(
                 entry=e,
                 at=clock.college_time(e.recorded_at),
                 label=kind_.label if kind_ else e.kind,
-                summary=kind_.summary(e.payload) if kind_ else "",
+                summary=_tidy(kind_.summary(shown)) if kind_ else "",
                 students=sorted(
                     (students[i] for i in about[e.id] if i in students),
                     key=lambda s: s.student_number,
@@ -212,9 +197,15 @@ def log_lines(
                 room=e.room.title if e.room else "",
                 class_name=classes[e.class_id].name if e.class_id in classes else "",
                 edited_after_review=e.id in flagged,
+                content_hidden=hidden,
             )
         )
     return lines
+
+
+def _tidy(summary: str) -> str:
+    """A kind's summary of a redacted payload can be left with its separators only."""
+    return summary.strip(" ：:;；，,")
 
 
 def about_student(lines: list[LogLine], student_id: int | None) -> list[LogLine]:
@@ -334,7 +325,9 @@ def _edited_after_review(db: Session, staff: User, entries: list[Entry]) -> set[
     reviewed = first_reviews(db, staff, min(days), max(days))
     if not reviewed:
         return set()
-    reviewed_at = {e.id: reviewed.get(clock.week_of(day)[0]) for e, day in zip(edited, days, strict=True)}
+    reviewed_at = {
+        e.id: reviewed.get(clock.week_of(day)[0]) for e, day in zip(edited, days, strict=True)
+    }
     flagged = set()
     for i in range(0, len(edited), 500):  # keep IN lists short on a semester's export
         chunk = [e.id for e in edited[i : i + 500] if reviewed_at[e.id] is not None]
@@ -368,20 +361,12 @@ class RevisionView:
     summary: str
     changes: list[Change]
     after_review: bool
+    content_hidden: bool = False
 
 
-def entry_for(db: Session, viewer: User, entry_id: uuid.UUID) -> Entry:
-    """An entry the viewer may read: 404 when missing, 403 when not theirs to read."""
-    entry = db.get(Entry, entry_id, options=[joinedload(Entry.author)])
-    if entry is None:
-        raise NotFoundException("找不到这条记录。")
-    if not db.scalar(select(Entry.id).where(Entry.id == entry_id, scope.entry_condition(viewer))):
-        raise PermissionDeniedException("您没有查看这条记录的权限。")
-    return entry
-
-
-def history(db: Session, entry: Entry) -> list[RevisionView]:
-    """Every revision of the entry, oldest first, with what changed from the one before."""
+def history(db: Session, viewer: User, entry: Entry) -> list[RevisionView]:
+    """Every revision of the entry, oldest first, with what changed from the one before, as
+    the viewer may read it (sensitive fields left out, scope.py)."""
     revisions = list(
         db.scalars(
             select(EntryRevision)
@@ -395,18 +380,20 @@ def history(db: Session, entry: Entry) -> list[RevisionView]:
     kind = KINDS.get(entry.kind)
     views, before = [], None
     for r in revisions:
+        shown, hidden = scope.shown_payload(viewer, entry, r.payload)
         views.append(
             RevisionView(
                 revision=r,
                 author=authors[r.author_id].name if r.author_id in authors else "",
-                summary="已删除" if r.deleted else (kind.summary(r.payload) if kind else ""),
-                changes=_changes(before, r.payload) if before is not None else [],
+                summary="已删除" if r.deleted else (_tidy(kind.summary(shown)) if kind else ""),
+                changes=_changes(before, shown) if before is not None else [],
                 after_review=r.revision > 1
                 and reviewed is not None
                 and clock.college_time(r.changed_at) > reviewed,
+                content_hidden=hidden,
             )
         )
-        before = r.payload
+        before = shown
     return views
 
 
@@ -466,7 +453,7 @@ def workbook(
                 line.day,
                 line.at.strftime("%H:%M"),
                 line.label + ("（已删除）" if line.entry.deleted else ""),
-                line.summary,
+                line.summary + (f"（{CONTENT_HIDDEN}）" if line.content_hidden else ""),
                 "、".join(s.name for s in line.students),
                 line.room,
                 line.class_name,

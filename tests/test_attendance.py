@@ -187,8 +187,11 @@ def test_a_class_teacher_posting_a_check_for_someone_elses_class_saves_nothing(l
     _, fields = check_form(client, mine)
     form = form_for(db, {**fields, "class_id": str(foreign.id)}, foreign, {})
     response = client.post("/attendance/checks", data=form)
-    assert response.status_code == 422
+    # the same answer as opening that class's form: 403, and none of its roster drawn
+    assert response.status_code == 403
     assert "只有班主任和辅导员可以为本班记录查课" in response.text
+    roster = db.scalars(select(Student.name).where(Student.class_id == foreign.id)).all()
+    assert not [name for name in roster if name in response.text]
     assert db.get(Entry, uuid.UUID(fields["entry_id"])) is None
 
 

@@ -1,280 +1,407 @@
-"""Each role × each page: who gets the page, who gets 403, who is sent to log in."""
+"""Each route × each person: who gets the page or may post, who gets 403, who logs in first.
 
-from datetime import UTC, datetime
+The table covers every route of the app, GET and POST (a new route without a row fails
+`test_the_table_covers_every_route`). The people are the demo's (`admin`, `office1`,
+`leader1`, `counselor1`, `teacher1`, all of 信息工程系) and a second department's
+(`leader_x`, `counselor_x`, `teacher_x`, tests/other_department.py).
+
+A POST row posts made-up content that the person, if allowed, gets refused for its content
+(422, 400, 404 …) so nothing changes: the table checks who is let through, the area's own
+tests check what is saved. Refused forms drawing out-of-scope students: the end of the file.
+"""
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from server import doors
 from server.clock import today
-from server.models import ClassCourse, DutyShift, Room, SchoolClass, Student
+from server.models import (
+    ClassCourse,
+    Conflict,
+    DutyShift,
+    Guardian,
+    LeaveStatus,
+    Room,
+    SchoolClass,
+    StaffLeave,
+    Student,
+    SwapRequest,
+    SwapStatus,
+)
+from server.records import RECORD_KINDS
 from server.sync import merge
 from server.sync.ids import new_entry_id
 from tests.conftest import log_in, room_outside_scope, rooms_of_students_of, user_named
+from tests.other_department import other_department, signed_in
 from tests.test_worklog import record_visit
 
-OK, FORBIDDEN, LOGIN, EXPIRED, NOT_FOUND = 200, 403, "login", 401, 404
-PEOPLE = ["admin", "office1", "leader1", "counselor1", "teacher1", None]
+OK, FORBIDDEN, EXPIRED, NOT_FOUND = 200, 403, 401, 404
+LOGIN = "login"  # a page: redirected to the login form
+PASSES = "passes"  # a post let through: refused for its made-up content, never 401/403/5xx
+PEOPLE = [
+    "anonymous", "admin", "office1",
+    "leader1", "leader_x", "counselor1", "counselor_x", "teacher1", "teacher_x",
+]  # fmt: skip
 
-# path template → expected answer per person (None = not logged in)
-TABLE = {
-    "/": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN),
-    "/records": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN),
-    "/rooms/{own_room}/visit": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
-    ),
-    "/rooms/{foreign_room}/visit": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=FORBIDDEN, anonymous=LOGIN
+
+def answers(default, *, anonymous=LOGIN, **people) -> dict:
+    """What each person gets: `default` unless named."""
+    assert set(people) <= set(PEOPLE), set(people) - set(PEOPLE)
+    return {"anonymous": anonymous} | {p: people.get(p, default) for p in PEOPLE[1:]}
+
+
+PUBLIC = answers(OK, anonymous=OK)
+STAFF = answers(OK)
+LEADERS = answers(FORBIDDEN, admin=OK, office1=OK, leader1=OK, leader_x=OK)
+DEPT1_LEADERS_POST = answers(FORBIDDEN, admin=PASSES, office1=PASSES, leader1=PASSES)
+OUTSIDE_DEPT1 = dict(leader_x=FORBIDDEN, counselor_x=FORBIDDEN, teacher_x=FORBIDDEN)
+
+# "METHOD path template" → answers; {name} is filled from the `places` fixture
+GETS = {
+    "/": STAFF,
+    "/records": STAFF,
+    "/login": PUBLIC,
+    "/sw.js": PUBLIC,
+    # a room's visit form: the rooms where one's students sleep, one's duty building today
+    # (counselor1 walks tonight's round), a leader their department's, the office and admin all
+    "/rooms/{own_room}/visit": answers(OK, **OUTSIDE_DEPT1),
+    "/d/{own_door}": answers(OK, **OUTSIDE_DEPT1),
+    "/rooms/{foreign_room}/visit": answers(OK, teacher1=FORBIDDEN, **OUTSIDE_DEPT1),
+    "/rooms/{other_room}/visit": answers(
+        OK, leader1=FORBIDDEN, counselor1=FORBIDDEN, teacher1=FORBIDDEN
     ),
     # 找宿舍: everyone searches; the results list only rooms in scope (tests/test_rooms.py)
-    "/rooms/find": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
-    ),
-    "/rooms/find/results": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
-    ),
+    "/rooms/find": STAFF,
+    "/rooms/find/results": STAFF,
     # the installed app: the browser fetches the manifest and icons without cookies, the
     # install page is read before logging in, the scanner page is in the offline shell
-    "/manifest.webmanifest": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK
-    ),
-    "/icons/{icon}": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK
-    ),
-    "/install": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK),
-    "/scan": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK),
+    "/manifest.webmanifest": PUBLIC,
+    "/icons/{icon}": PUBLIC,
+    "/install": PUBLIC,
+    "/scan": PUBLIC,
     # the guideline's records (server/records.py): forms for everyone who writes records
-    "/records/new/{record_kind}": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
+    "/records/new/{record_kind}": STAFF,
+    "/records/new/{no_kind}": answers(NOT_FOUND),
+    "/week": STAFF,
+    "/due": STAFF,
+    "/leave": STAFF,
+    "/department/leave": LEADERS,
+    "/department/rules": LEADERS,
+    "/department/rules?department={other_department}": answers(
+        FORBIDDEN, admin=OK, office1=OK, leader_x=OK
     ),
-    "/records/new/nonsense": dict(
-        admin=NOT_FOUND,
-        office1=NOT_FOUND,
-        leader1=NOT_FOUND,
-        counselor1=NOT_FOUND,
-        teacher1=NOT_FOUND,
-        anonymous=LOGIN,
-    ),  # fmt: skip
-    "/week": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN),
-    "/due": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN),
-    "/leave": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN),
-    "/department/leave": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN, anonymous=LOGIN
-    ),
-    "/department/rules": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN, anonymous=LOGIN
-    ),
-    "/department/week": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN, anonymous=LOGIN
-    ),
+    "/department/week": LEADERS,
     # keeping the data current: leaders their department's classes, admins everything; a
     # student's contact grade and guardians by their counselor or class teacher
-    "/admin/classes": dict(
-        admin=OK, office1=FORBIDDEN, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN,
-        anonymous=LOGIN,
-    ),  # fmt: skip
-    "/admin/buildings": dict(
-        admin=OK, office1=FORBIDDEN, leader1=FORBIDDEN, counselor1=FORBIDDEN, teacher1=FORBIDDEN,
-        anonymous=LOGIN,
-    ),  # fmt: skip
-    "/admin/buildings/{building}": dict(
-        admin=OK, office1=FORBIDDEN, leader1=FORBIDDEN, counselor1=FORBIDDEN, teacher1=FORBIDDEN,
-        anonymous=LOGIN,
-    ),  # fmt: skip
-    "/students/{own_student}/data": dict(
-        admin=OK, office1=FORBIDDEN, leader1=FORBIDDEN, counselor1=OK, teacher1=OK,
-        anonymous=LOGIN,
-    ),  # fmt: skip
-    "/students/{foreign_student}/data": dict(
-        admin=OK, office1=FORBIDDEN, leader1=FORBIDDEN, counselor1=OK, teacher1=FORBIDDEN,
-        anonymous=LOGIN,
-    ),  # fmt: skip
-    "/admin/semesters": dict(
-        admin=OK, office1=OK, leader1=FORBIDDEN, counselor1=FORBIDDEN, teacher1=FORBIDDEN,
-        anonymous=LOGIN,
-    ),  # fmt: skip
-    # 工作记录: everyone reads their own log; leaders (their department), office and admin
-    # another person's; an entry's history is for whoever may read the entry
-    "/log": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN),
-    "/log?staff={counselor1}": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=FORBIDDEN, anonymous=LOGIN
+    "/admin/classes": answers(FORBIDDEN, admin=OK, leader1=OK, leader_x=OK),
+    "/admin/classes?department={other_department}": answers(FORBIDDEN, admin=OK, leader_x=OK),
+    "/admin/buildings": answers(FORBIDDEN, admin=OK),
+    "/admin/buildings/{building}": answers(FORBIDDEN, admin=OK),
+    "/students/{own_student}/data": answers(FORBIDDEN, admin=OK, counselor1=OK, teacher1=OK),
+    "/students/{foreign_student}/data": answers(FORBIDDEN, admin=OK, counselor1=OK),
+    "/students/{other_student}/data": answers(FORBIDDEN, admin=OK, counselor_x=OK, teacher_x=OK),
+    "/admin/semesters": answers(FORBIDDEN, admin=OK, office1=OK),
+    # 工作记录: everyone reads their own log; leaders their department's, office and admin
+    # anyone's; an entry's history is for whoever may read the entry
+    "/log": STAFF,
+    "/log?staff={counselor1}": answers(FORBIDDEN, admin=OK, office1=OK, leader1=OK, counselor1=OK),
+    "/log?staff={counselor_x}": answers(
+        FORBIDDEN, admin=OK, office1=OK, leader_x=OK, counselor_x=OK
     ),
-    "/log.xlsx": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
+    "/log.xlsx": STAFF,
+    "/log.xlsx?staff={counselor1}": answers(
+        FORBIDDEN, admin=OK, office1=OK, leader1=OK, counselor1=OK
     ),
-    "/log.xlsx?staff={counselor1}": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=FORBIDDEN, anonymous=LOGIN
-    ),
-    "/entries/{counselor1_entry}/history": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=FORBIDDEN, anonymous=LOGIN
+    "/entries/{counselor1_entry}/history": answers(
+        FORBIDDEN, admin=OK, office1=OK, leader1=OK, counselor1=OK
     ),
     # only the author edits a record (leaders read, never change, §1.4); visits have no edit form
-    "/entries/{counselor1_talk}/edit": dict(
-        admin=FORBIDDEN,
-        office1=FORBIDDEN,
-        leader1=FORBIDDEN,
-        counselor1=OK,
-        teacher1=FORBIDDEN,
-        anonymous=LOGIN,
-    ),  # fmt: skip
-    "/entries/{counselor1_entry}/edit": dict(
-        admin=FORBIDDEN,
-        office1=FORBIDDEN,
-        leader1=FORBIDDEN,
-        counselor1=NOT_FOUND,
-        teacher1=FORBIDDEN,
-        anonymous=LOGIN,
-    ),  # fmt: skip
-    "/department/records": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN, anonymous=LOGIN
-    ),
-    "/escalations": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN, anonymous=LOGIN
-    ),
-    "/labels": dict(
-        admin=OK,
-        office1=FORBIDDEN,
-        leader1=FORBIDDEN,
-        counselor1=FORBIDDEN,
-        teacher1=FORBIDDEN,
-        anonymous=LOGIN,
-    ),
-    "/labels/{building}": dict(
-        admin=OK,
-        office1=FORBIDDEN,
-        leader1=FORBIDDEN,
-        counselor1=FORBIDDEN,
-        teacher1=FORBIDDEN,
-        anonymous=LOGIN,
-    ),
+    "/entries/{counselor1_talk}/edit": answers(FORBIDDEN, counselor1=OK),
+    "/entries/{counselor1_entry}/edit": answers(FORBIDDEN, counselor1=NOT_FOUND),
+    "/department/records": LEADERS,
+    # escalations carry sensitive notes: leaders and the office, not admin (scope.py)
+    "/escalations": answers(FORBIDDEN, office1=OK, leader1=OK, leader_x=OK),
+    "/audit": answers(FORBIDDEN, office1=OK),
+    "/labels": answers(FORBIDDEN, admin=OK),
+    "/labels/{building}": answers(FORBIDDEN, admin=OK),
     # 检查上课: the class teacher and the counselor record checks; leaders, office and admin
     # read a class's history. counselor1 covers every class of the small demo college.
-    "/attendance": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
+    "/attendance": STAFF,
+    "/classes/{own_class}/attendance/new": answers(FORBIDDEN, counselor1=OK, teacher1=OK),
+    "/classes/{foreign_class}/attendance/new": answers(FORBIDDEN, counselor1=OK),
+    "/classes/{other_class}/attendance/new": answers(FORBIDDEN, counselor_x=OK, teacher_x=OK),
+    "/classes/{own_class}/attendance": answers(
+        FORBIDDEN, admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK
     ),
-    "/classes/{own_class}/attendance/new": dict(
-        admin=FORBIDDEN,
-        office1=FORBIDDEN,
-        leader1=FORBIDDEN,
-        counselor1=OK,
-        teacher1=OK,
-        anonymous=LOGIN,
+    "/classes/{foreign_class}/attendance": answers(
+        FORBIDDEN, admin=OK, office1=OK, leader1=OK, counselor1=OK
     ),
-    "/classes/{foreign_class}/attendance/new": dict(
-        admin=FORBIDDEN,
-        office1=FORBIDDEN,
-        leader1=FORBIDDEN,
-        counselor1=OK,
-        teacher1=FORBIDDEN,
-        anonymous=LOGIN,
+    "/classes/{other_class}/attendance": answers(
+        FORBIDDEN, admin=OK, office1=OK, leader_x=OK, counselor_x=OK, teacher_x=OK
     ),
-    "/classes/{own_class}/attendance": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
-    ),
-    "/classes/{foreign_class}/attendance": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=FORBIDDEN, anonymous=LOGIN
-    ),
-    "/classes/{own_class}/course-roles": dict(
-        admin=FORBIDDEN,
-        office1=FORBIDDEN,
-        leader1=FORBIDDEN,
-        counselor1=OK,
-        teacher1=OK,
-        anonymous=LOGIN,
-    ),
-    "/classes/{foreign_class}/course-roles/{foreign_course}": dict(
-        admin=FORBIDDEN,
-        office1=FORBIDDEN,
-        leader1=FORBIDDEN,
-        counselor1=OK,
-        teacher1=FORBIDDEN,
-        anonymous=LOGIN,
+    "/classes/{own_class}/course-roles": answers(FORBIDDEN, counselor1=OK, teacher1=OK),
+    "/classes/{foreign_class}/course-roles/{foreign_course}": answers(FORBIDDEN, counselor1=OK),
+    "/classes/{other_class}/course-roles/{other_course}": answers(
+        FORBIDDEN, counselor_x=OK, teacher_x=OK
     ),
     # 值班: everyone reads the roster and prints it; leaders build it and see missed rounds;
     # only the person on a shift asks to swap it
-    "/duty": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN),
-    "/duty/roster.xlsx": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
+    "/duty": STAFF,
+    "/duty/roster.xlsx": STAFF,
+    "/duty/roster": LEADERS,
+    "/duty/roster?department={other_department}": answers(
+        FORBIDDEN, admin=OK, office1=OK, leader_x=OK
     ),
-    "/duty/roster": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN, anonymous=LOGIN
-    ),
-    "/duty/missed": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN, anonymous=LOGIN
-    ),
-    "/duty/shifts/{counselor1_shift}/swap": dict(
-        admin=FORBIDDEN,
-        office1=FORBIDDEN,
-        leader1=FORBIDDEN,
-        counselor1=OK,
-        teacher1=FORBIDDEN,
-        anonymous=LOGIN,
-    ),
-    "/healthz": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK),
+    "/duty/missed": LEADERS,
+    "/duty/shifts/{counselor1_shift}/swap": answers(FORBIDDEN, counselor1=OK),
+    "/duty/shifts/{counselor_x_shift}/swap": answers(FORBIDDEN, counselor_x=OK),
+    "/healthz": PUBLIC,
     # the offline shell: readable without a session, so a phone whose login expired still opens it
-    "/outbox": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK),
-    "/offline": dict(admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK),
-    "/offline/door": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK
-    ),
-    "/offline/saved": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=OK
-    ),
-    "/rounds/plan": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=LOGIN
-    ),
+    "/outbox": PUBLIC,
+    "/offline": PUBLIC,
+    "/offline/door": PUBLIC,
+    "/offline/saved": PUBLIC,
+    "/rounds/plan": STAFF,
     # JSON for phones: an expired login is 401, never a redirect to a page
-    "/sync/pull": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=EXPIRED
+    "/sync/pull": answers(OK, anonymous=EXPIRED),
+    "/sync/conflicts": answers(OK, anonymous=EXPIRED),
+}
+
+POSTS = {
+    # path template → (form or JSON body, answers); an anonymous post is 401 (no redirect)
+    "/visits": (
+        {"room_id": "{own_room}", "stars": "9"},
+        answers(PASSES, anonymous=EXPIRED, **OUTSIDE_DEPT1),
     ),
-    "/sync/conflicts": dict(
-        admin=OK, office1=OK, leader1=OK, counselor1=OK, teacher1=OK, anonymous=EXPIRED
+    "/attendance/checks": (
+        {"class_id": "{own_class}"},
+        answers(FORBIDDEN, anonymous=EXPIRED, counselor1=PASSES, teacher1=PASSES),
+    ),
+    "/classes/{own_class}/course-roles/{no_course}/save": (
+        {},
+        answers(FORBIDDEN, anonymous=EXPIRED, counselor1=NOT_FOUND, teacher1=NOT_FOUND),
+    ),
+    "/classes/{other_class}/course-roles/{no_course}/save": (
+        {},
+        answers(FORBIDDEN, anonymous=EXPIRED, counselor_x=NOT_FOUND, teacher_x=NOT_FOUND),
+    ),
+    "/records/{record_kind}": ({}, answers(PASSES, anonymous=EXPIRED)),
+    "/entries/{counselor1_talk}/revisions": (
+        {},
+        answers(FORBIDDEN, anonymous=EXPIRED, counselor1=PASSES),
+    ),
+    "/leave/requests": ({}, answers(PASSES, anonymous=EXPIRED)),
+    "/leave/{counselor1_leave}/decide": (
+        {"decision": "reject"},
+        DEPT1_LEADERS_POST | {"anonymous": EXPIRED},
+    ),
+    "/log/reviews": (
+        {"staff": "{counselor1}", "week": "{monday}", "comment": "长" * 3000},
+        answers(FORBIDDEN, anonymous=EXPIRED, leader1=PASSES),
+    ),
+    "/department/rules/save": (
+        {"department_id": "{department}", "cadence_special": "不是数字"},
+        DEPT1_LEADERS_POST | {"anonymous": EXPIRED},
+    ),
+    "/duty/windows": (
+        {"department_id": "{department}", "morning_starts": "25:99"},
+        DEPT1_LEADERS_POST | {"anonymous": EXPIRED},
+    ),
+    "/duty/roster/draft": (
+        {"department_id": "{department}"},
+        DEPT1_LEADERS_POST | {"anonymous": EXPIRED},
+    ),
+    "/duty/roster/check": (
+        {"department_id": "{department}"},
+        DEPT1_LEADERS_POST | {"anonymous": EXPIRED},
+    ),
+    "/duty/roster/save": (
+        {"department_id": "{department}"},
+        DEPT1_LEADERS_POST | {"anonymous": EXPIRED},
+    ),
+    "/duty/swaps": (
+        {"shift_id": "{counselor1_shift}"},
+        answers(FORBIDDEN, anonymous=EXPIRED, counselor1=PASSES),
+    ),
+    "/duty/swaps/{swap}/answer": (
+        {"answer": "accept"},
+        answers(FORBIDDEN, anonymous=EXPIRED, teacher1=PASSES),
+    ),
+    "/duty/swaps/{swap}/decide": (
+        {"decision": "approve"},
+        DEPT1_LEADERS_POST | {"anonymous": EXPIRED},
+    ),
+    "/admin/classes/{own_class}/assign": (
+        {},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES, leader1=PASSES),
+    ),
+    "/admin/buildings/add": ({"name": ""}, answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES)),
+    "/admin/buildings/{building}/rename": (
+        {"name": ""},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES),
+    ),
+    "/admin/buildings/{building}/rooms/add": (
+        {"number": ""},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES),
+    ),
+    "/admin/rooms/{own_room}/save": (
+        {"number": ""},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES),
+    ),
+    "/admin/rooms/{no_room}/revoke-label": (
+        {},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=NOT_FOUND),
+    ),
+    "/students/{own_student}/contact-grade": (
+        {"grade": "不存在的等级"},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES, counselor1=PASSES),
+    ),
+    "/students/{other_student}/contact-grade": (
+        {"grade": "不存在的等级"},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES, counselor_x=PASSES),
+    ),
+    "/students/{own_student}/guardians/add": (
+        {"name": ""},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES, counselor1=PASSES, teacher1=PASSES),
+    ),
+    "/guardians/{own_guardian}/save": (
+        {"name": ""},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES, counselor1=PASSES, teacher1=PASSES),
+    ),
+    # removing works: each case removes a guardian made for it
+    "/guardians/{fresh_guardian}/remove": (
+        {},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES, counselor1=PASSES, teacher1=PASSES),
+    ),
+    "/students/{own_student}/bed": (
+        {"room_id": "0"},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES),
+    ),
+    "/admin/semesters/save": (
+        {"name": ""},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES, office1=PASSES),
+    ),
+    "/login": ({"username": "nobody"}, answers(PASSES, anonymous=PASSES)),
+    "/logout": ({}, answers(PASSES, anonymous=EXPIRED)),
+    # JSON
+    "/sync/push": (
+        {"json": {"device_id": "{device}", "mutations": []}},
+        answers(OK, anonymous=EXPIRED),
+    ),
+    "/sync/conflicts/{counselor1_conflict}/resolve": (
+        {"json": {"keep": "server"}},
+        answers(NOT_FOUND, anonymous=EXPIRED, counselor1=OK),
     ),
 }
 
-CASES = [(path, person) for path in TABLE for person in PEOPLE]
+CASES = [("GET", path, person) for path in GETS for person in PEOPLE] + [
+    ("POST", path, person) for path in POSTS for person in PEOPLE
+]
 
 
 @pytest.fixture(scope="module")
-def places(sessionmaker):
+def elsewhere(sessionmaker):
+    with other_department(sessionmaker) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def places(sessionmaker, settings, elsewhere):
     with sessionmaker() as db:
         own = rooms_of_students_of(db, "teacher1")[0]
         foreign = room_outside_scope(db, "teacher1")
+        teacher1, counselor1 = user_named(db, "teacher1"), user_named(db, "counselor1")
         classes = {
-            c.class_teacher_id == user_named(db, "teacher1").id: c
-            for c in db.scalars(select(SchoolClass).order_by(SchoolClass.id))
+            c.class_teacher_id == teacher1.id: c
+            for c in db.scalars(
+                select(SchoolClass)
+                .where(SchoolClass.department_id == teacher1.department_id)
+                .order_by(SchoolClass.id)
+            )
         }
         foreign_course = db.scalar(
             select(ClassCourse.course_id).where(ClassCourse.class_id == classes[False].id).limit(1)
         )
-        return {
+        shift = db.scalar(
+            select(DutyShift.id)
+            .where(DutyShift.staff_id == counselor1.id, DutyShift.date == today())
+            .order_by(DutyShift.id)
+        )
+        talk = record_talk(db, "counselor1")
+        # a swap already refused by teacher1 and a leave already refused: answering, deciding
+        # them again is refused for its state (or rewrites the same answer), never changes a roster
+        swap = SwapRequest(
+            shift_id=shift, requester_id=counselor1.id, colleague_id=teacher1.id,
+            department_id=counselor1.department_id, status=SwapStatus.refused,
+        )  # fmt: skip
+        leave = StaffLeave(
+            staff_id=counselor1.id, department_id=counselor1.department_id, start=today(),
+            end=today(), reason="测试", status=LeaveStatus.rejected,
+        )  # fmt: skip
+        conflict = Conflict(
+            entry_id=talk, author_id=counselor1.id, op="update", payload={}, base_revision=1,
+            server_revision=1,
+        )  # fmt: skip
+        own_student = db.scalar(
+            select(Student.id).where(Student.class_id == classes[True].id).limit(1)
+        )
+        guardian = Guardian(student_id=own_student, name=SPARE_GUARDIAN, relation="母亲")
+        db.add_all([swap, leave, conflict, guardian])
+        db.commit()
+        made = {
             "own_room": own,
+            "own_door": doors.room_token(settings, db.get(Room, own)),
             "foreign_room": foreign,
+            "other_room": elsewhere.room_id,
             "building": db.get(Room, own).building_id,
             "icon": "icon-192.png",
             "record_kind": "talk",
+            "no_kind": "nonsense",
             "own_class": classes[True].id,
             "foreign_class": classes[False].id,
+            "other_class": elsewhere.class_id,
             "foreign_course": foreign_course,
-            "own_student": db.scalar(
-                select(Student.id).where(Student.class_id == classes[True].id).limit(1)
-            ),
+            "other_course": elsewhere.course_id,
+            "no_course": 0,
+            "no_room": 0,
+            "own_student": own_student,
             "foreign_student": db.scalar(
                 select(Student.id).where(Student.class_id == classes[False].id).limit(1)
             ),
-            "counselor1_shift": db.scalar(
-                select(DutyShift.id)
-                .where(DutyShift.staff_id == user_named(db, "counselor1").id)
-                .where(DutyShift.date == today())
-                .order_by(DutyShift.id)
+            "other_student": db.scalar(
+                select(Student.id).where(Student.class_id == elsewhere.class_id).limit(1)
             ),
-            "counselor1": user_named(db, "counselor1").id,
+            "own_guardian": guardian.id,
+            "department": counselor1.department_id,
+            "other_department": elsewhere.id,
+            "counselor1_shift": shift,
+            "counselor_x_shift": elsewhere.shift_id,
+            "counselor1": counselor1.id,
+            "counselor_x": elsewhere.people["counselor_x"],
             "counselor1_entry": record_visit(db, "counselor1", datetime.now(UTC)),
-            "counselor1_talk": record_talk(db, "counselor1"),
+            "counselor1_talk": talk,
+            "counselor1_leave": leave.id,
+            "counselor1_conflict": conflict.id,
+            "swap": swap.id,
+            "monday": (today() - timedelta(days=today().weekday())).isoformat(),
+            "device": str(new_entry_id()),
         }
+    yield made
+    with sessionmaker() as db:
+        db.execute(delete(SwapRequest).where(SwapRequest.id == made["swap"]))
+        db.execute(delete(StaffLeave).where(StaffLeave.id == made["counselor1_leave"]))
+        db.execute(delete(Conflict).where(Conflict.id == made["counselor1_conflict"]))
+        db.execute(delete(Guardian).where(Guardian.name == SPARE_GUARDIAN))
+        db.commit()
 
 
-def record_talk(db, username: str):
+SPARE_GUARDIAN = "测试用家长"
+
+
+def record_talk(db, username: str, **payload):
     """A talk by this person with the first student of their classes."""
     user = user_named(db, username)
     student = db.scalar(
@@ -285,7 +412,7 @@ def record_talk(db, username: str):
         .limit(1)
     )
     entry_id = new_entry_id()
-    payload = {"student_ids": [student], "category": "study", "summary": "学习计划"}
+    payload = {"student_ids": [student], "category": "study", "summary": "学习计划", **payload}
     mutation = merge.Mutation(id=entry_id, op="create", kind="talk", payload=payload)
     assert merge.apply(db, user, mutation).status == "applied"
     db.commit()
@@ -293,64 +420,235 @@ def record_talk(db, username: str):
 
 
 @pytest.fixture(scope="module")
-def as_person(app):
+def as_person(app, elsewhere):
     """as_person("leader1") → the one test client, carrying that person's session cookies."""
-    with TestClient(app) as client:
-        jars = {}
-        for person in PEOPLE:
-            client.cookies.clear()
-            if person:
-                assert log_in(client, person).status_code == 303
-            jars[person] = dict(client.cookies)
-
-        def switch(person):
-            client.cookies.clear()
-            client.cookies.update(jars[person])
-            return client
-
+    with signed_in(app, PEOPLE) as switch:
         yield switch
 
 
+def _fill(value, places):
+    if isinstance(value, str):
+        return value.format(**places)
+    if isinstance(value, dict):
+        return {k: _fill(v, places) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, places) for v in value]
+    return value
+
+
 @pytest.mark.parametrize(
-    "path, person", CASES, ids=[f"{p} as {w or 'anonymous'}" for p, w in CASES]
+    "method, path, person", CASES, ids=[f"{m} {p} as {w}" for m, p, w in CASES]
 )
-def test_who_may_open_what(as_person, places, path, person):
-    expected = TABLE[path][person or "anonymous"]
-    response = as_person(person).get(path.format(**places), follow_redirects=False)
+def test_who_may_open_what(app, sessionmaker, as_person, places, method, path, person):
+    if method == "GET":
+        expected = GETS[path][person]
+        response = as_person(person).get(path.format(**places), follow_redirects=False)
+    else:
+        body, table = POSTS[path]
+        expected = table[person]
+        if "{fresh_guardian}" in path:
+            places = {**places, "fresh_guardian": _spare_guardian(sessionmaker, places)}
+        response = _post(app, as_person, person, path.format(**places), _fill(body, places))
     if expected == LOGIN:
-        assert response.status_code in (302, 303, 307)
+        assert response.status_code in (302, 303, 307), response.text[:300]
         assert response.headers["location"].startswith("/login?next=")
+    elif expected == PASSES:
+        assert response.status_code not in (401, 403), response.text[:300]
+        assert response.status_code < 500, response.text[:300]
+        assert "/login?next=" not in response.headers.get("location", "")
     else:
         assert response.status_code == expected, response.text[:300]
     if expected == FORBIDDEN:
         assert "没有权限" in response.text
+        assert "表单已过期" not in response.text  # refused for who they are, not a bad token
 
 
-def test_the_table_covers_every_page_route(app):
-    pages = {
-        r.path
-        for r in app.routes
-        if "GET" in r.methods
-        and r.path not in ("/login", "/sw.js", "/d/{token:str}")
-        and not r.path.startswith(("/static", "/schema"))
+def _spare_guardian(sessionmaker, places) -> int:
+    with sessionmaker() as db:
+        guardian = Guardian(student_id=places["own_student"], name=SPARE_GUARDIAN, relation="父亲")
+        db.add(guardian)
+        db.commit()
+        return guardian.id
+
+
+def _post(app, as_person, person, path, body):
+    if path == "/logout":
+        # logging out ends that person's sessions: a session of its own, not the table's
+        with TestClient(app) as client:
+            if person != "anonymous":
+                assert log_in(client, person).status_code == 303
+            client.get("/login")
+            return client.post(
+                path,
+                data={"_csrf_token": client.cookies.get("csrftoken", "")},
+                headers={"x-csrftoken": client.cookies.get("csrftoken", "")},
+                follow_redirects=False,
+            )
+    client = as_person(person)
+    token = client.cookies.get("csrftoken", "")
+    if "json" in body:
+        return client.post(path, json=body["json"], follow_redirects=False)
+    return client.post(
+        path,
+        data={**body, "_csrf_token": token},
+        headers={"x-csrftoken": token},
+        follow_redirects=False,
+    )
+
+
+def _route_key(template: str) -> str:
+    """The route path a table row's template stands for."""
+    path = template.split("?")[0]
+    for name, param in {
+        "own_room": "room_id:int", "foreign_room": "room_id:int", "other_room": "room_id:int",
+        "own_door": "token:str", "building": "building_id:int", "icon": "file:str",
+        "record_kind": "kind_name:str", "no_kind": "kind_name:str", "own_class": "class_id:int",
+        "foreign_class": "class_id:int", "other_class": "class_id:int",
+        "foreign_course": "course_id:int", "other_course": "course_id:int",
+        "no_course": "course_id:int", "counselor1_shift": "shift_id:int",
+        "counselor_x_shift": "shift_id:int", "counselor1_entry": "entry_id:uuid",
+        "counselor1_talk": "entry_id:uuid", "counselor1_leave": "leave_id:int",
+        "swap": "swap_id:int", "counselor1_conflict": "conflict_id:int",
+        "own_student": "student_id:int", "foreign_student": "student_id:int",
+        "other_student": "student_id:int", "own_guardian": "guardian_id:int",
+        "fresh_guardian": "guardian_id:int", "no_room": "room_id:int",
+    }.items():  # fmt: skip
+        path = path.replace(f"{{{name}}}", f"{{{param}}}")
+    return path
+
+
+def test_the_table_covers_every_route(app):
+    """Every GET and POST the app serves has a row (Litestar's own static files and API
+    documentation excepted: they are not the college's pages)."""
+    routes = {
+        (method, route.path)
+        for route in app.routes
+        if not route.path.startswith(("/static", "/schema"))
+        for method in route.methods
+        if method in ("GET", "POST")
     }
-    covered = {
-        p.replace("{own_room}", "{room_id:int}")
-        .replace("{foreign_room}", "{room_id:int}")
-        .replace("{building}", "{building_id:int}")
-        .replace("{icon}", "{file:str}")
-        .replace("{record_kind}", "{kind_name:str}")
-        .replace("{own_class}", "{class_id:int}")
-        .replace("{foreign_class}", "{class_id:int}")
-        .replace("{foreign_course}", "{course_id:int}")
-        .replace("{own_student}", "{student_id:int}")
-        .replace("{foreign_student}", "{student_id:int}")
-        .replace("{counselor1_shift}", "{shift_id:int}")
-        .replace("{counselor1_entry}", "{entry_id:uuid}")
-        .replace("{counselor1_talk}", "{entry_id:uuid}")
-        for p in TABLE
-    }
-    assert pages <= covered, pages - covered
+    covered = {("GET", _route_key(p)) for p in GETS} | {("POST", _route_key(p)) for p in POSTS}
+    assert routes <= covered, sorted(routes - covered)
+    assert not covered - routes, sorted(covered - routes)  # a row for a route that is gone
+
+
+# --- refused forms draw only what the user may see ---------------------------------------------
+
+
+def _students_of_room(db, room_id: int) -> list[str]:
+    from server.models import Bed
+
+    return list(
+        db.scalars(
+            select(Student.name)
+            .join(Bed, Bed.student_id == Student.id)
+            .where(Bed.room_id == room_id)
+        )
+    )
+
+
+def _students_of_class(db, class_id: int) -> list[str]:
+    return list(db.scalars(select(Student.name).where(Student.class_id == class_id)))
+
+
+def _shown(names: list[str], html: str) -> list[str]:
+    assert names, "the room or class has students to leak"
+    return [name for name in names if name in html]
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain post", "htmx post"])
+@pytest.mark.parametrize("person", ["teacher1", "counselor_x", "leader_x", "teacher_x"])
+def test_a_refused_visit_for_a_room_out_of_scope_is_403_and_names_no_resident(
+    as_person, places, db, person, htmx
+):
+    room = places["foreign_room"] if person == "teacher1" else places["own_room"]
+    client = as_person(person)
+    token = client.cookies["csrftoken"]
+    headers = {"x-csrftoken": token, **({"HX-Request": "true"} if htmx else {})}
+    form = {"room_id": str(room), "stars": "3", "talk_notes": "想看看", "_csrf_token": token}
+    response = client.post("/visits", data=form, headers=headers)
+    assert response.status_code == 403
+    assert response.text == client.get(f"/rooms/{room}/visit").text  # the same page as the GET
+    assert not _shown(_students_of_room(db, room), response.text)
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain post", "htmx post"])
+@pytest.mark.parametrize(
+    "person, class_key",
+    [
+        ("teacher1", "foreign_class"),
+        ("leader1", "own_class"),
+        ("office1", "own_class"),
+        ("counselor_x", "own_class"),
+        ("teacher_x", "own_class"),
+        ("counselor1", "other_class"),
+    ],
+)
+def test_a_refused_check_for_a_class_out_of_scope_is_403_and_names_no_student(
+    as_person, places, db, person, class_key, htmx
+):
+    class_id = places[class_key]
+    client = as_person(person)
+    token = client.cookies["csrftoken"]
+    headers = {"x-csrftoken": token, **({"HX-Request": "true"} if htmx else {})}
+    form = {"class_id": str(class_id), "period": "1-2", "_csrf_token": token}
+    response = client.post("/attendance/checks", data=form, headers=headers)
+    assert response.status_code == 403
+    assert response.text == client.get(f"/classes/{class_id}/attendance/new").text
+    assert not _shown(_students_of_class(db, class_id), response.text)
+
+
+def _stranger_form(db, elsewhere, token: str) -> dict:
+    """Every id a record form posts, pointing into the other department."""
+    stranger = db.scalar(select(Student.id).where(Student.class_id == elsewhere.class_id))
+    taught = db.scalar(select(ClassCourse.id).where(ClassCourse.class_id == elsewhere.class_id))
+    return {
+        "student_ids": str(stranger), "student_id": str(stranger),
+        "class_id": str(elsewhere.class_id), "class_course_id": str(taught),
+        "category": "study", "summary": "外系学生", "theme": "外系", "_csrf_token": token,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", sorted(RECORD_KINDS))
+def test_a_refused_record_about_another_departments_students_names_none_of_them(
+    as_person, places, db, elsewhere, kind
+):
+    """A record form redrawn after a refusal offers the user's own students and classes,
+    never the ones they posted from another department."""
+    client = as_person("counselor1")
+    token = client.cookies["csrftoken"]
+    form = _stranger_form(db, elsewhere, token)
+    response = client.post(f"/records/{kind}", data=form, headers={"x-csrftoken": token})
+    assert response.status_code == 422
+    assert not _shown(elsewhere.student_names, response.text)
+    assert "外系测试1班" not in response.text
+
+
+def test_a_refused_edit_about_another_departments_student_names_none_of_them(
+    as_person, places, db, elsewhere
+):
+    client = as_person("counselor1")
+    token = client.cookies["csrftoken"]
+    form = _stranger_form(db, elsewhere, token)
+    response = client.post(
+        f"/entries/{places['counselor1_talk']}/revisions",
+        data={**form, "base_revision": "1"},
+        headers={"x-csrftoken": token},
+    )
+    assert response.status_code == 422
+    assert not _shown(elsewhere.student_names, response.text)
+
+
+def test_a_refused_visit_in_scope_draws_the_room_again_with_its_residents(as_person, places, db):
+    """The other side: a room the user may open comes back with what was typed (422)."""
+    client = as_person("teacher1")
+    token = client.cookies["csrftoken"]
+    room = places["own_room"]
+    form = {"room_id": str(room), "stars": "9", "talk_notes": "别丢", "_csrf_token": token}
+    response = client.post("/visits", data=form, headers={"x-csrftoken": token})
+    assert response.status_code == 422
+    assert "别丢" in response.text
+    assert _shown(_students_of_room(db, room), response.text)
 
 
 def test_the_menu_leads_to_my_week_and_to_leave(login):

@@ -95,11 +95,15 @@ def test_posting_a_visit_for_a_room_outside_scope_saves_nothing(login, db):
     mine = rooms_of_students_of(db, "teacher1")[0]
     _, fields = visit_form(client, f"/rooms/{mine}/visit")
     before = db.query(Entry).count()
-    response = client.post(
-        "/visits", data={**fields, "room_id": str(room_outside_scope(db, "teacher1"))}
-    )
-    assert response.status_code == 422
+    foreign = room_outside_scope(db, "teacher1")
+    response = client.post("/visits", data={**fields, "room_id": str(foreign)})
+    # the same answer as opening that room's form: 403, and none of its residents drawn
+    assert response.status_code == 403
     assert "不在您的工作范围内" in response.text
+    residents = db.scalars(
+        select(Student.name).join(Bed, Bed.student_id == Student.id).where(Bed.room_id == foreign)
+    ).all()
+    assert residents and not [name for name in residents if name in response.text]
     assert db.query(Entry).count() == before
 
 

@@ -51,12 +51,13 @@ def save_attendance(
     entry_id, outcome = forms.save(request, db, attendance.KIND, payload, data)
     if forms.stored(outcome):
         return forms.saved(request, entry_id)
-    school_class = db.get(SchoolClass, payload["class_id"]) if payload["class_id"] else None
-    if school_class is None:
+    if not payload["class_id"]:
         return forms.refused(outcome)
+    # only a class the user records checks for is drawn again (its roster): another class
+    # answers 403 like its GET
     return _form(
         db,
-        school_class,
+        scope.class_for(db, request.user, payload["class_id"], to_record=True),
         error=outcome.reason,
         typed=payload,
         entry_id=new_entry_id(),

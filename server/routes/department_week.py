@@ -24,10 +24,12 @@ def department_week(
     staff = (
         select(User)
         .join(UserRole)
-        .where(UserRole.role.in_([Role.counselor, Role.class_teacher]), User.active.is_(True))
+        .where(
+            UserRole.role.in_([Role.counselor, Role.class_teacher]),
+            User.active.is_(True),
+            scope.department_condition(user, User.department_id),
+        )
     )
-    if not scope.sees_everything(user):
-        staff = staff.where(User.department_id == user.department_id)
     people = db.scalars(staff.distinct().order_by(User.name).limit(500)).all()
     return Template(
         "department_week.html",

@@ -48,13 +48,13 @@ def save_visit(
     entry_id, outcome = forms.save(request, db, dorm_visits.KIND, payload, data)
     if forms.stored(outcome):
         return forms.saved(request, entry_id)
-    room = db.get(Room, payload["room_id"]) if payload["room_id"] else None
-    if room is None:
+    if not payload["room_id"]:
         return forms.refused(outcome)
-    # show the form again with what was typed, and why it was not saved
+    # show the form again with what was typed, and why it was not saved — only for a room the
+    # user may open: another room answers 403 like its GET, and draws none of its residents
     return _form(
         db,
-        room,
+        scope.room_for(db, request.user, payload["room_id"]),
         error=outcome.reason,
         typed=payload,
         entry_id=new_entry_id(),

@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy import or_, select
@@ -111,13 +110,13 @@ def roster_xlsx(
 
 @get("/duty/shifts/{shift_id:int}/swap", name="duty_swap_form", sync_to_thread=True)
 def swap_form(request: Request[User, dict, object], db: Session, shift_id: int) -> Template:
-    shift = _own_shift(db, request.user, shift_id)
+    shift = scope.shift_for(db, request.user, shift_id)
     return _swap_form(db, request.user, shift)
 
 
 @post("/duty/swaps", name="duty_swap_ask", sync_to_thread=True)
 def swap_ask(request: Request[User, dict, object], db: Session, data: Form) -> Template | Redirect:
-    shift = _own_shift(db, request.user, _int(data.get("shift_id")) or 0)
+    shift = scope.shift_for(db, request.user, _int(data.get("shift_id")) or 0)
     try:
         swaps.ask(
             db,
@@ -140,9 +139,7 @@ def swap_answer(
     request: Request[User, dict, object], db: Session, swap_id: int, data: Form
 ) -> Template | Redirect:
     """The colleague: 同意 (accept) or 拒绝 (refuse)."""
-    swap = _swap(db, swap_id)
-    if swap.colleague_id != request.user.id:
-        raise PermissionDeniedException("只有被邀请换班的同事可以回复这个申请。")
+    swap = scope.swap_for(db, request.user, swap_id, to="answer")
     try:
         swaps.answer(swap, data.get("answer") == "accept")
     except duty.RosterError as e:
@@ -161,9 +158,8 @@ def swap_decide(
     request: Request[User, dict, object], db: Session, swap_id: int, data: Form
 ) -> Template | Redirect:
     """The department leader: 批准 (approve, the roster changes) or 不批准 (reject)."""
-    user, swap = request.user, _swap(db, swap_id)
-    if not scope.sees_everything(user) and swap.department_id != user.department_id:
-        raise PermissionDeniedException("只能审批本系部的换班申请。")
+    user = request.user
+    swap = scope.swap_for(db, user, swap_id, to="decide")
     try:
         swaps.decide(db, user, swap, data.get("decision") == "approve")
     except duty.RosterError as e:
@@ -210,10 +206,10 @@ def _swaps_for(db: Session, user: User) -> list[SwapRequest]:
     """Swap requests this person is part of; leaders also those waiting for their approval."""
     involved = [SwapRequest.requester_id == user.id, SwapRequest.colleague_id == user.id]
     if user.has(Role.leader, Role.office, Role.admin):
-        waiting = SwapRequest.status == SwapStatus.accepted
-        if not scope.sees_everything(user):
-            waiting = waiting & (SwapRequest.department_id == user.department_id)
-        involved.append(waiting)
+        involved.append(
+            (SwapRequest.status == SwapStatus.accepted)
+            & scope.department_condition(user, SwapRequest.department_id)
+        )
     return list(
         db.scalars(
             select(SwapRequest)
@@ -228,22 +224,6 @@ def _swaps_for(db: Session, user: User) -> list[SwapRequest]:
             .limit(30)
         )
     )
-
-
-def _own_shift(db: Session, user: User, shift_id: int) -> DutyShift:
-    shift = db.get(DutyShift, shift_id, options=[joinedload(DutyShift.building)])
-    if shift is None:
-        raise NotFoundException("找不到这个值班。")
-    if shift.staff_id != user.id:
-        raise PermissionDeniedException("只能为自己的值班申请换班。")
-    return shift
-
-
-def _swap(db: Session, swap_id: int) -> SwapRequest:
-    swap = db.get(SwapRequest, swap_id)
-    if swap is None:
-        raise NotFoundException("找不到这个换班申请。")
-    return swap
 
 
 def _swap_form(

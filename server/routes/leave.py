@@ -7,14 +7,13 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
 from server import clock, leave, scope
 from server.auth import requires_leader
-from server.models import StaffLeave, User
+from server.models import User
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -56,11 +55,7 @@ def decide_leave(
     request: Request[User, dict, object], db: Session, leave_id: int, data: Form
 ) -> Template | Redirect:
     user = request.user
-    asked = db.get(StaffLeave, leave_id)
-    if asked is None:
-        raise NotFoundException("找不到这条请假申请。")
-    if not scope.sees_everything(user) and asked.department_id != user.department_id:
-        raise PermissionDeniedException("这不是本系部的请假申请。")
+    asked = scope.leave_for(db, user, leave_id)
     try:
         leave.decide(db, asked, user, str(data.get("decision") or ""), str(data.get("note") or ""))
     except leave.LeaveError as exc:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from litestar.params import Body
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
@@ -114,12 +114,7 @@ def save_edit(
 
 
 def _own_record(db: Session, user: User, entry_id: uuid.UUID) -> tuple[Entry, Kind]:
-    entry = db.get(Entry, entry_id)
-    if entry is None or entry.deleted:
-        raise NotFoundException("找不到这条记录。")
-    if entry.author_id != user.id:
-        # leaders read records (work log, history) but never change them (§1.4)
-        raise PermissionDeniedException("只有记录的填写人可以修改它。")
+    entry = scope.entry_for(db, user, entry_id, to_edit=True)
     return entry, _kind(entry.kind)
 
 

@@ -15,7 +15,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 from sqlalchemy.orm import Session
 
-from server import clock, semesters, worklog
+from server import clock, scope, semesters, worklog
 from server.entries import KINDS
 from server.models import User
 
@@ -34,11 +34,13 @@ def work_log(
     reviewed: str = "",
 ) -> Template:
     viewer = request.user
-    person = worklog.staff_for(db, viewer, staff)
+    person = scope.staff_for(db, viewer, staff)
     today = clock.today()
     monday, sunday = clock.week_of(worklog.parse_day(week) if week else today)
     kind = kind if kind in KINDS else ""
     lines = worklog.log_lines(db, viewer, person, monday, sunday, kind)
+    shown = worklog.about_student(lines, student)
+    _note_reads(db, viewer, shown, "work_log")
     term = semesters.term_of(db, monday)
     return Template(
         "work_log.html",
@@ -48,7 +50,7 @@ def work_log(
             "monday": monday,
             "sunday": sunday,
             "this_week": clock.week_of(today)[0],
-            "days": worklog.by_day(worklog.about_student(lines, student)),
+            "days": worklog.by_day(shown),
             "students": worklog.students_in(lines),
             "kinds": KINDS,
             "kind": kind,
@@ -77,9 +79,10 @@ def work_log_xlsx(
 ) -> Response:
     """A week or a semester of a person's log as an Excel sheet (this week by default)."""
     viewer = request.user
-    person = worklog.staff_for(db, viewer, staff)
+    person = scope.staff_for(db, viewer, staff)
     first, last = worklog.export_period(start, end, clock.today())
     lines = worklog.log_lines(db, viewer, person, first, last)
+    _note_reads(db, viewer, lines, "work_log_xlsx")
     out = BytesIO()
     reviews = worklog.reviews_between(db, person, first, last)
     worklog.workbook(person, first, last, lines, reviews).save(out)
@@ -98,7 +101,7 @@ def review_week(request: Request[User, dict, object], db: Session, data: Form) -
     staff_id = str(data.get("staff", ""))
     if not staff_id.isdigit():
         raise worklog.PeriodError("缺少被检查的老师。")
-    person = worklog.staff_for(db, viewer, int(staff_id))
+    person = scope.staff_for(db, viewer, int(staff_id))
     monday = worklog.parse_day(data.get("week", ""), label="周")
     worklog.review_week(db, viewer, person, monday, data.get("comment", ""))
     db.commit()
@@ -111,17 +114,26 @@ def review_week(request: Request[User, dict, object], db: Session, data: Form) -
 def entry_history(
     request: Request[User, dict, object], db: Session, entry_id: uuid.UUID
 ) -> Template:
-    entry = worklog.entry_for(db, request.user, entry_id)
+    entry = scope.entry_for(db, request.user, entry_id)
     kind = KINDS.get(entry.kind)
+    revisions = worklog.history(db, request.user, entry)
+    earlier = [v.revision.payload for v in revisions]
+    if scope.note_sensitive_reads(db, request.user, [entry], "entry_history", earlier=earlier):
+        db.commit()
     return Template(
         "entry_history.html",
         context={
             "entry": entry,
             "label": kind.label if kind else entry.kind,
-            "revisions": worklog.history(db, entry),
+            "revisions": revisions,
             "recorded_at": clock.college_time(entry.recorded_at),
         },
     )
+
+
+def _note_reads(db: Session, viewer: User, lines: list[worklog.LogLine], page: str) -> None:
+    if scope.note_sensitive_reads(db, viewer, [line.entry for line in lines], page):
+        db.commit()
 
 
 def _log_url(request: Request, person: User, viewer: User, **query: str) -> str:

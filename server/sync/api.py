@@ -182,11 +182,14 @@ def pull(
         .limit(limit + 1)
     ).all()
     page = rows[:limit]
+    # sensitive notes leave the server only for those who may read them (scope.py)
+    if scope.note_sensitive_reads(db, request.user, page, "sync_pull"):
+        db.commit()
     changes = [
         Change(
             e.id,
             e.kind,
-            e.payload,
+            scope.shown_payload(request.user, e)[0],
             e.revision,
             e.deleted,
             e.author_id,
