@@ -220,3 +220,14 @@ def test_the_author_still_reads_and_edits_their_own_talk(as_person, db):
     client = as_person("counselor1")
     assert "本人可见" in client.get(f"/entries/{entry_id}/edit").text
     assert "本人可见" in client.get("/log").text
+
+
+def test_admin_sees_on_department_records_that_a_talk_took_place_without_its_content(
+    as_person, db
+):
+    entry_id, _ = mental_talk(db, "系部谈话")
+    page = as_person("admin").get("/department/records")
+    row = re.search(rf'<li class="entry" id="entry-{entry_id}">.*?</li>', page.text, re.S).group()
+    assert "谈心谈话" in row and HIDDEN in row
+    assert "系部谈话" not in row and "心理" not in row
+    assert '<span class="where">：' not in row
