@@ -222,9 +222,7 @@ def test_the_author_still_reads_and_edits_their_own_talk(as_person, db):
     assert "本人可见" in client.get("/log").text
 
 
-def test_admin_sees_on_department_records_that_a_talk_took_place_without_its_content(
-    as_person, db
-):
+def test_admin_sees_a_talk_on_department_records_without_its_content(as_person, db):
     entry_id, _ = mental_talk(db, "系部谈话")
     page = as_person("admin").get("/department/records")
     row = re.search(rf'<li class="entry" id="entry-{entry_id}">.*?</li>', page.text, re.S).group()
