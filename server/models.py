@@ -36,7 +36,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 JSONDoc = JSON().with_variant(JSONB(), "postgresql")
 
 
-
 class UTCDateTime(TypeDecorator):
     """A moment stored in UTC and always handed back aware, in UTC.
 
@@ -497,9 +496,7 @@ class DeviceMutation(Base):
     revision: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    received_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), server_default=func.now()
-    )
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class Conflict(Base):

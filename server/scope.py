@@ -158,7 +158,9 @@ def class_to_assign(db: Session, user: User, class_id: int) -> SchoolClass:
         return school_class
     if user.has(Role.leader) and school_class.department_id == user.department_id:
         return school_class
-    raise PermissionDeniedException("只有管理员和本系部学生工作负责人可以调整班级的辅导员和班主任。")
+    raise PermissionDeniedException(
+        "只有管理员和本系部学生工作负责人可以调整班级的辅导员和班主任。"
+    )
 
 
 STUDENT_UPKEEP = {

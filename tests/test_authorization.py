@@ -70,27 +70,51 @@ TABLE = {
     # keeping the data current: leaders their department's classes, admins everything; a
     # student's contact grade and guardians by their counselor or class teacher
     "/admin/classes": dict(
-        admin=OK, office1=FORBIDDEN, leader1=OK, counselor1=FORBIDDEN, teacher1=FORBIDDEN,
+        admin=OK,
+        office1=FORBIDDEN,
+        leader1=OK,
+        counselor1=FORBIDDEN,
+        teacher1=FORBIDDEN,
         anonymous=LOGIN,
     ),  # fmt: skip
     "/admin/buildings": dict(
-        admin=OK, office1=FORBIDDEN, leader1=FORBIDDEN, counselor1=FORBIDDEN, teacher1=FORBIDDEN,
+        admin=OK,
+        office1=FORBIDDEN,
+        leader1=FORBIDDEN,
+        counselor1=FORBIDDEN,
+        teacher1=FORBIDDEN,
         anonymous=LOGIN,
     ),  # fmt: skip
     "/admin/buildings/{building}": dict(
-        admin=OK, office1=FORBIDDEN, leader1=FORBIDDEN, counselor1=FORBIDDEN, teacher1=FORBIDDEN,
+        admin=OK,
+        office1=FORBIDDEN,
+        leader1=FORBIDDEN,
+        counselor1=FORBIDDEN,
+        teacher1=FORBIDDEN,
         anonymous=LOGIN,
     ),  # fmt: skip
     "/students/{own_student}/data": dict(
-        admin=OK, office1=FORBIDDEN, leader1=FORBIDDEN, counselor1=OK, teacher1=OK,
+        admin=OK,
+        office1=FORBIDDEN,
+        leader1=FORBIDDEN,
+        counselor1=OK,
+        teacher1=OK,
         anonymous=LOGIN,
     ),  # fmt: skip
     "/students/{foreign_student}/data": dict(
-        admin=OK, office1=FORBIDDEN, leader1=FORBIDDEN, counselor1=OK, teacher1=FORBIDDEN,
+        admin=OK,
+        office1=FORBIDDEN,
+        leader1=FORBIDDEN,
+        counselor1=OK,
+        teacher1=FORBIDDEN,
         anonymous=LOGIN,
     ),  # fmt: skip
     "/admin/semesters": dict(
-        admin=OK, office1=OK, leader1=FORBIDDEN, counselor1=FORBIDDEN, teacher1=FORBIDDEN,
+        admin=OK,
+        office1=OK,
+        leader1=FORBIDDEN,
+        counselor1=FORBIDDEN,
+        teacher1=FORBIDDEN,
         anonymous=LOGIN,
     ),  # fmt: skip
     # 工作记录: everyone reads their own log; leaders (their department), office and admin

@@ -47,18 +47,18 @@ def save_attendance(
 ) -> Template | Redirect | ClientRedirect:
     """Answers like `save_visit`: 303 (plain post) or a client redirect (htmx) to my records;
     a refused check comes back as the form with what was marked and why (422)."""
-    payload = attendance.from_form(data)
-    entry_id, outcome = forms.save(request, db, attendance.KIND, payload, data)
+    entry_id, outcome, typed = forms.save(request, db, attendance.ATTENDANCE_CHECK, data)
     if forms.stored(outcome):
         return forms.saved(request, entry_id)
-    school_class = db.get(SchoolClass, payload["class_id"]) if payload["class_id"] else None
+    class_id = forms.id_of(typed.get("class_id"))
+    school_class = db.get(SchoolClass, class_id) if class_id else None
     if school_class is None:
         return forms.refused(outcome)
     return _form(
         db,
         school_class,
         error=outcome.reason,
-        typed=payload,
+        typed=typed,
         entry_id=new_entry_id(),
         status=422,
         partial=bool(request.htmx),

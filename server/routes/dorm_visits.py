@@ -44,11 +44,11 @@ def save_visit(
 ) -> Template | Redirect | ClientRedirect:
     """Plain form post: 303 to my records. htmx post (the visit form is enhanced): the same
     target as a client-side redirect, and a refused visit as the form partial to swap in."""
-    payload = dorm_visits.from_form(data)
-    entry_id, outcome = forms.save(request, db, dorm_visits.KIND, payload, data)
+    entry_id, outcome, typed = forms.save(request, db, dorm_visits.DORM_VISIT, data)
     if forms.stored(outcome):
         return forms.saved(request, entry_id)
-    room = db.get(Room, payload["room_id"]) if payload["room_id"] else None
+    room_id = forms.id_of(typed.get("room_id"))
+    room = db.get(Room, room_id) if room_id else None
     if room is None:
         return forms.refused(outcome)
     # show the form again with what was typed, and why it was not saved
@@ -56,7 +56,7 @@ def save_visit(
         db,
         room,
         error=outcome.reason,
-        typed=payload,
+        typed=typed,
         entry_id=new_entry_id(),
         status=422,
         partial=bool(request.htmx),
