@@ -236,6 +236,8 @@ def validation_message(kind: Kind, message: str) -> str:
     if message.startswith("Invalid enum value"):
         return f"{label}无效。"
     if expected == "int":
+        if about_a_key:
+            return f"{label}里的学生编号必须是整数。" if "got" in message else f"{label}里的学生编号无效。"
         if "got" in message:
             return f"{label}编号必须是整数。" if is_id else f"{label}必须是整数。"
         if is_id:
