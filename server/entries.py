@@ -208,11 +208,16 @@ def _label(kind: Kind, path: str) -> str:
     top = path.split(".")[0]
     if top in kind.field_labels:
         return kind.field_labels[top]
-    return "内容" if not path else f"字段“{path[:40]}”"
+    return "内容" if not path else f"字段“{_shown_name(path)}”"
 
 
 _AT = re.compile(r" - at `(?:key` in `)?\$\.?([^`]*)`$")
 _FIELD_IN_MESSAGE = re.compile(r"field `([^`]*)`")
+
+
+def _shown_name(name: str) -> str:
+    """A field name the client made up, safe to echo and to store with the refusal."""
+    return clean_text(name.replace("\x00", ""))[:40]
 
 
 def validation_message(kind: Kind, message: str) -> str:
@@ -225,7 +230,7 @@ def validation_message(kind: Kind, message: str) -> str:
         path = re.sub(r"\[[^\]]*\]", "", found.group(1))  # list positions, dict values
     named = _FIELD_IN_MESSAGE.search(message)
     if message.startswith("Object contains unknown field"):
-        return f"无法识别的字段：{named.group(1)[:40] if named else ''}"
+        return f"无法识别的字段：{_shown_name(named.group(1)) if named else ''}"
     if message.startswith("Object missing required field") and named:
         return f"请填写{_label(kind, f'{path}.{named.group(1)}' if path else named.group(1))}。"
     if path in kind.messages or path.split(".")[0] in kind.messages:

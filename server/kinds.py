@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from server.attendance import ATTENDANCE_CHECK
 from server.dorm_visits import DORM_VISIT
-from server.entries import Kind, Rejected
+from server.entries import Kind, Rejected, clean_text
 from server.records import (
     LECTURE_OBSERVATION,
     MEETING,
@@ -39,4 +39,4 @@ def kind_of(name: str) -> Kind:
     try:
         return KINDS[name]
     except (KeyError, TypeError):
-        raise Rejected(f"未知的记录类型：{str(name)[:40]}") from None
+        raise Rejected(f"未知的记录类型：{clean_text(str(name).replace(chr(0), ''))[:40]}") from None
