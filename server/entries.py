@@ -230,7 +230,8 @@ def validation_message(kind: Kind, message: str) -> str:
         path = re.sub(r"\[[^\]]*\]", "", found.group(1))  # list positions, dict values
     named = _FIELD_IN_MESSAGE.search(message)
     if message.startswith("Object contains unknown field"):
-        return f"无法识别的字段：{_shown_name(named.group(1)) if named else ''}"
+        name = _shown_name(named.group(1)) if named else ""
+        return f"无法识别的字段：{name}" if name else "有无法识别的字段。"
     if message.startswith("Object missing required field") and named:
         return f"请填写{_label(kind, f'{path}.{named.group(1)}' if path else named.group(1))}。"
     if path in kind.messages or path.split(".")[0] in kind.messages:
@@ -242,7 +243,11 @@ def validation_message(kind: Kind, message: str) -> str:
         return f"{label}无效。"
     if expected == "int":
         if about_a_key:
-            return f"{label}里的学生编号必须是整数。" if "got" in message else f"{label}里的学生编号无效。"
+            return (
+                f"{label}里的学生编号必须是整数。"
+                if "got" in message
+                else f"{label}里的学生编号无效。"
+            )
         if "got" in message:
             return f"{label}编号必须是整数。" if is_id else f"{label}必须是整数。"
         if is_id:

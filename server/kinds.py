@@ -39,4 +39,6 @@ def kind_of(name: str) -> Kind:
     try:
         return KINDS[name]
     except (KeyError, TypeError):
-        raise Rejected(f"未知的记录类型：{clean_text(str(name).replace(chr(0), ''))[:40]}") from None
+        raise Rejected(
+            f"未知的记录类型：{clean_text(str(name).replace(chr(0), ''))[:40]}"
+        ) from None

@@ -55,7 +55,9 @@ def _fields(struct: type[msgspec.Struct], prefix: str = "") -> list[str]:
         names.append(prefix + info.name)
         inner = info.type
         if isinstance(inner, msgspec.inspect.UnionType):
-            inner = next((t for t in inner.types if isinstance(t, msgspec.inspect.StructType)), inner)
+            inner = next(
+                (t for t in inner.types if isinstance(t, msgspec.inspect.StructType)), inner
+            )
         if isinstance(inner, msgspec.inspect.StructType):
             names += _fields(inner.cls, f"{prefix}{info.name}.")
     return names
@@ -168,7 +170,11 @@ def test_a_form_value_that_does_not_fit_is_refused_with_the_same_reason(login, d
 def test_control_characters_are_stripped_from_text_and_tabs_and_newlines_kept(login, db):
     client = login("counselor1")
     sent = mutation("talk", "payload", places(db))
-    sent["payload"] = {**sent["payload"], "summary": " 甲\x0b乙\t丙\r\n丁\x1f\x7f ", "place": "\x0c"}
+    sent["payload"] = {
+        **sent["payload"],
+        "summary": " 甲\x0b乙\t丙\r\n丁\x1f\x7f ",
+        "place": "\x0c",
+    }
     assert push(client, [sent]).json()["results"][0]["status"] == "applied"
     stored = db.get(Entry, uuid.UUID(sent["id"])).payload
     assert stored["summary"] == "甲乙\t丙\r\n丁" and stored["place"] == ""
