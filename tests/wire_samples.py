@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from server import scope
+from server import clock, scope
 from server.models import Bed, ClassCourse, Guardian, SchoolClass, Student
 from server.sync.ids import new_entry_id
 from tests.conftest import rooms_of_students_of, user_named
@@ -79,7 +79,7 @@ def filled(value, where: dict, *, numbers: bool, entry_id: str):
     for name in IDS:
         value = value.replace("{" + name + "}", str(where[name]))
     return (
-        value.replace("{today}", scope.today().isoformat())
+        value.replace("{today}", clock.today().isoformat())
         .replace("{now}", datetime.now(UTC).isoformat().replace("+00:00", "Z"))
         .replace("{id}", entry_id)
     )
