@@ -14,14 +14,24 @@ import uuid
 
 import msgspec
 import pytest
+from litestar.testing import TestClient
 from openpyxl import load_workbook
 
 import server
 from server.entries import Kind
 from server.kinds import KINDS
 from server.models import Entry
+from tests.conftest import log_in
 from tests.sync_helpers import push
 from tests.wire_samples import mutation, places
+
+
+@pytest.fixture(scope="module")
+def counselor(app):
+    """counselor1, logged in once for the module (a login costs an argon2 hash)."""
+    with TestClient(app) as client:
+        assert log_in(client, "counselor1").status_code == 303
+        yield client
 
 
 def _kinds_defined_anywhere() -> set[str]:
@@ -79,8 +89,8 @@ def test_every_choice_offered_has_a_chinese_label(kind):
         assert all(re.search(r"[\u4e00-\u9fff]", label) for label in choices.values()), field
 
 
-def test_every_kind_appears_in_the_work_log_and_its_export(login, db):
-    client = login("counselor1")
+def test_every_kind_appears_in_the_work_log_and_its_export(counselor, db):
+    client = counselor
     where = places(db)
     answer = push(client, [mutation(kind, "payload", where) for kind in sorted(KINDS)])
     assert [r["status"] for r in answer.json()["results"]] == ["applied"] * len(KINDS)
@@ -95,8 +105,8 @@ def test_every_kind_appears_in_the_work_log_and_its_export(login, db):
     assert {kind.label for kind in KINDS.values()} <= labels
 
 
-def test_the_history_page_names_changed_fields_by_the_kinds_labels(login, db):
-    client = login("counselor1")
+def test_the_history_page_names_changed_fields_by_the_kinds_labels(counselor, db):
+    client = counselor
     first = mutation("plan", "payload", places(db))
     assert push(client, [first]).json()["results"][0]["status"] == "applied"
     edit = {**first, "op": "update", "base_revision": 1, "mutation_no": first["mutation_no"] + 500,
@@ -106,8 +116,8 @@ def test_the_history_page_names_changed_fields_by_the_kinds_labels(login, db):
     assert "时段" in page.text and "第13周" in page.text
 
 
-def test_prepare_lists_a_form_for_every_kind(login):
-    plan = login("counselor1").get("/rounds/plan").json()
+def test_prepare_lists_a_form_for_every_kind(counselor):
+    plan = counselor.get("/rounds/plan").json()
     assert {item.get("record") for item in plan["items"]} >= set(KINDS)
 
 
@@ -152,23 +162,23 @@ def _reason(client, kind: str, payload: dict, where: dict) -> str:
     ],
 )
 def test_a_payload_that_does_not_fit_is_refused_with_one_chinese_reason(
-    login, db, kind, change, reason
+    counselor, db, kind, change, reason
 ):
-    found = _reason(login("counselor1"), kind, change, places(db))
+    found = _reason(counselor, kind, change, places(db))
     assert reason in found
     assert "Expected" not in found and "`" not in found  # never msgspec's English
 
 
-def test_a_form_value_that_does_not_fit_is_refused_with_the_same_reason(login, db):
-    client = login("counselor1")
+def test_a_form_value_that_does_not_fit_is_refused_with_the_same_reason(counselor, db):
+    client = counselor
     sent = mutation("talk", "form", places(db))
     sent["form"] = {**sent["form"], "student_ids": ["²"]}
     (result,) = push(client, [sent]).json()["results"]
     assert result == {**result, "status": "rejected", "reason": "学生编号必须是整数。"}
 
 
-def test_control_characters_are_stripped_from_text_and_tabs_and_newlines_kept(login, db):
-    client = login("counselor1")
+def test_control_characters_are_stripped_from_text_and_tabs_and_newlines_kept(counselor, db):
+    client = counselor
     sent = mutation("talk", "payload", places(db))
     sent["payload"] = {
         **sent["payload"],
@@ -180,9 +190,9 @@ def test_control_characters_are_stripped_from_text_and_tabs_and_newlines_kept(lo
     assert stored["summary"] == "甲乙\t丙\r\n丁" and stored["place"] == ""
 
 
-def test_a_payload_nested_too_deep_is_refused_not_a_crash(login, db):
+def test_a_payload_nested_too_deep_is_refused_not_a_crash(counselor, db):
     deep: object = "x"
     for _ in range(50):
         deep = [deep]
-    reason = _reason(login("counselor1"), "talk", {"summary": deep}, places(db))
+    reason = _reason(counselor, "talk", {"summary": deep}, places(db))
     assert "嵌套太深" in reason

@@ -6,11 +6,21 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from litestar.testing import TestClient
 
 from server.kinds import KINDS
 from server.models import Entry, User
+from tests.conftest import log_in
 from tests.sync_helpers import push
 from tests.wire_samples import WIRE, mutation, places, recorded
+
+
+@pytest.fixture(scope="module")
+def counselor(app):
+    """counselor1, logged in once for the module (a login costs an argon2 hash)."""
+    with TestClient(app) as client:
+        assert log_in(client, "counselor1").status_code == 303
+        yield client
 
 
 def test_every_kind_has_a_recorded_version_1_mutation():
@@ -35,10 +45,10 @@ def test_a_recorded_mutation_decodes_into_its_kinds_struct(db, kind):
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
-def test_a_recorded_form_and_payload_are_applied_and_stored_alike(login, db, kind):
+def test_a_recorded_form_and_payload_are_applied_and_stored_alike(counselor, db, kind):
     where = places(db)
     sent = [mutation(kind, "form", where), mutation(kind, "payload", where)]
-    answer = push(login("counselor1"), sent)
+    answer = push(counselor, sent)
     assert answer.status_code == 200, answer.text
     results = answer.json()["results"]
     assert [r["status"] for r in results] == ["applied", "applied"], results
@@ -51,8 +61,8 @@ def test_a_recorded_form_and_payload_are_applied_and_stored_alike(login, db, kin
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
-def test_a_recorded_mutation_sent_again_is_a_duplicate(login, db, kind):
-    client = login("counselor1")
+def test_a_recorded_mutation_sent_again_is_a_duplicate(counselor, db, kind):
+    client = counselor
     sent = mutation(kind, "form", places(db))
     assert push(client, [sent]).json()["results"][0]["status"] == "applied"
     again = push(client, [{**sent, "mutation_no": sent["mutation_no"] + 1000}])

@@ -6,16 +6,26 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from litestar.testing import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
 from server.kinds import KINDS
 from server.models import ChangeCounter, Entry, EntryRevision
 from server.sync import merge
+from tests.conftest import log_in
 from tests.sync_helpers import push
 from tests.wire_samples import mutation, places
 
 BAD = "坏"  # the plan period that makes the patched kind fail
+
+
+@pytest.fixture(scope="module")
+def counselor(app):
+    """counselor1, logged in once for the module (a login costs an argon2 hash)."""
+    with TestClient(app) as client:
+        assert log_in(client, "counselor1").status_code == 303
+        yield client
 
 
 def _plans(db, periods: list[str]) -> list[dict]:
@@ -55,11 +65,11 @@ def _nothing_stored(db, entry_id: str) -> bool:
     ids=["unknown-table", "integrity"],
 )
 def test_a_database_error_in_one_new_entry_refuses_only_that_entry(
-    login, db, monkeypatch, statement
+    counselor, db, monkeypatch, statement
 ):
     monkeypatch.setattr(KINDS["plan"], "after_write", _breaking(statement))
     sent = _plans(db, ["第1周", BAD, "第2周"])
-    answer = push(login("counselor1"), sent)
+    answer = push(counselor, sent)
     assert answer.status_code == 200, answer.text
     results = answer.json()["results"]
     assert [r["status"] for r in results] == ["applied", "rejected", "applied"]
@@ -71,8 +81,8 @@ def test_a_database_error_in_one_new_entry_refuses_only_that_entry(
     assert db.get(ChangeCounter, 1).value == db.scalar(select(func.max(Entry.seq)))
 
 
-def test_a_database_error_in_an_edit_refuses_only_that_edit(login, db, monkeypatch):
-    client = login("counselor1")
+def test_a_database_error_in_an_edit_refuses_only_that_edit(counselor, db, monkeypatch):
+    client = counselor
     first = _plans(db, ["第3周"])[0]
     assert push(client, [first]).json()["results"][0]["status"] == "applied"
     monkeypatch.setattr(KINDS["plan"], "after_write", _breaking("SELECT * FROM no_such_table"))
@@ -86,7 +96,7 @@ def test_a_database_error_in_an_edit_refuses_only_that_edit(login, db, monkeypat
     assert (stored.revision, stored.payload["period"]) == (1, "第3周"), "nothing half-written"
 
 
-def test_a_bug_in_a_kinds_check_refuses_only_that_entry(login, db, monkeypatch):
+def test_a_bug_in_a_kinds_check_refuses_only_that_entry(counselor, db, monkeypatch):
     check = KINDS["plan"].check
 
     def buggy(db_, user, plan):
@@ -96,26 +106,26 @@ def test_a_bug_in_a_kinds_check_refuses_only_that_entry(login, db, monkeypatch):
 
     monkeypatch.setattr(KINDS["plan"], "check", buggy)
     sent = _plans(db, ["第5周", BAD, "第6周"])
-    answer = push(login("counselor1"), sent)
+    answer = push(counselor, sent)
     assert answer.status_code == 200
     assert [r["status"] for r in answer.json()["results"]] == ["applied", "rejected", "applied"]
     assert _nothing_stored(db, sent[1]["id"])
 
 
-def test_a_bug_in_a_form_mapping_refuses_only_that_entry(login, db, monkeypatch):
+def test_a_bug_in_a_form_mapping_refuses_only_that_entry(counselor, db, monkeypatch):
     def broken(form):
         raise AttributeError("a bug")
 
     monkeypatch.setattr(KINDS["meeting"], "form", broken)
     where = places(db)
     sent = [mutation("meeting", "form", where), mutation("plan", "form", where)]
-    answer = push(login("counselor1"), sent)
+    answer = push(counselor, sent)
     assert answer.status_code == 200
     assert [r["status"] for r in answer.json()["results"]] == ["rejected", "applied"]
 
 
-def test_a_refusal_is_answered_again_with_its_reason_when_resent(login, db):
-    client = login("counselor1")
+def test_a_refusal_is_answered_again_with_its_reason_when_resent(counselor, db):
+    client = counselor
     device = str(uuid.uuid4())
     sent = _plans(db, [""])[0]  # no period: refused by the check
     first = push(client, [sent], device=device).json()["results"][0]
@@ -124,8 +134,8 @@ def test_a_refusal_is_answered_again_with_its_reason_when_resent(login, db):
     assert first["reason"] == again["reason"]
 
 
-def test_a_malformed_envelope_fails_the_request_with_a_reason(login):
-    client = login("counselor1")
+def test_a_malformed_envelope_fails_the_request_with_a_reason(counselor):
+    client = counselor
     for body in (
         {"device_id": "d", "mutations": [{"id": "not-a-uuid", "op": "create", "kind": "plan",
                                            "mutation_no": 1}]},
