@@ -87,8 +87,9 @@ def _run(prepared, sessionmaker, kind: str, data) -> None:
     before = _stored(sessionmaker, kept[kind])
     payload_m = mutation(kind, "payload", where)
     form_m = mutation(kind, "form", where)
+    whole = data.draw(st.one_of(st.just(None), json_values))  # sometimes not even an object
     bad = [
-        {**payload_m, "payload": _garbled(payload_m["payload"], data.draw)},
+        {**payload_m, "payload": _garbled(payload_m["payload"], data.draw) if whole is None else whole},
         {**form_m, "form": _garbled(form_m["form"], data.draw)},
         # the same garbage under the id of a stored entry: a create and a stale edit
         {**payload_m, "id": kept[kind], "payload": _garbled(payload_m["payload"], data.draw)},

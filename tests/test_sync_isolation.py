@@ -134,6 +134,19 @@ def test_a_refusal_is_answered_again_with_its_reason_when_resent(counselor, db):
     assert first["reason"] == again["reason"]
 
 
+def test_a_payload_or_form_that_is_not_an_object_refuses_only_that_mutation(counselor, db):
+    where = places(db)
+    bad_payload = {**mutation("plan", "payload", where), "payload": [1, 2]}
+    bad_form = {**mutation("plan", "form", where), "form": "plan_type=weekly_plan"}
+    good = mutation("plan", "payload", where)
+    batch = [{**m, "mutation_no": n} for n, m in enumerate([bad_payload, bad_form, good], 1)]
+    answer = push(counselor, batch)
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "rejected", "applied"]
+    assert results[0]["reason"] == "记录内容格式不正确。"
+
+
 def test_a_malformed_envelope_fails_the_request_with_a_reason(counselor):
     client = counselor
     for body in (

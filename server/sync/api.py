@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -55,8 +55,9 @@ class MutationIn(msgspec.Struct):
     op: Literal["create", "update", "delete"]
     kind: Annotated[str, Meta(max_length=64)]
     mutation_no: Count
-    payload: dict | None = None
-    form: dict | None = None  # the fields of the kind's HTML form, as the page would post them
+    # any JSON: a payload that is not an object is refused by its kind, not the whole push
+    payload: Any = None
+    form: Any = None  # the fields of the kind's HTML form, as the page would post them
     base_revision: Small | None = None
     schema_version: Small = 1
     recorded_at: datetime | None = None
