@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from server import auth, clock, errors
 from server.db import make_engine, make_sessionmaker
+from server.kinds import RECORD_KINDS
 from server.models import ROLE_LABELS
-from server.records import RECORD_KINDS
 from server.routes import (
     accounts,
     attendance,

@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from datetime import date as datetime_date  # the payload has a field named `date`
+from typing import Literal
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from server import clock, scope, semesters
-from server.entries import Kind, Placement, Rejected, register, remembered, text
+from server.entries import Id, Kind, Placement, Rejected, Text, blank_is_none, one, remembered
 from server.models import ClassCourse, Course, CourseRole, Entry, SchoolClass, Student, User
 
 KIND = "attendance_check"
@@ -69,9 +72,20 @@ def courses_of(db: Session, class_id: int) -> list[Course]:
     )
 
 
-def check(db: Session, user: User, payload: dict) -> Placement:
-    class_id = payload.get("class_id")
-    school_class = db.get(SchoolClass, class_id) if isinstance(class_id, int) else None
+class AttendanceCheckV1(msgspec.Struct, forbid_unknown_fields=True):
+    """The payload of schema version 1: `marks` holds the students not simply present."""
+
+    class_id: Id
+    period: Literal[tuple(PERIODS)] | None = None  # type: ignore[valid-type]
+    course_id: Id | None = None  # none for 晚自习
+    date: datetime_date | None = None
+    marks: dict[Id, Literal[tuple(MARKS)]] | None = None  # type: ignore[valid-type]
+    note: Text | None = ""
+
+
+def check(db: Session, user: User, lesson: AttendanceCheckV1) -> Placement:
+    class_id = lesson.class_id
+    school_class = db.get(SchoolClass, class_id)
     if school_class is None:
         raise Rejected("班级不存在。")
     # a phone's batch names the same class again and again: look each answer up once
@@ -82,48 +96,42 @@ def check(db: Session, user: User, payload: dict) -> Placement:
             f"{school_class.name} 不在您的工作范围内：只有班主任和辅导员可以为本班记录查课。"
         )
 
-    period = payload.get("period")
-    if not isinstance(period, str) or period not in PERIODS:
+    period = lesson.period
+    if period is None:
         raise Rejected("请选择节次（第1-2节 … 第9-10节，或晚自习）。")
-    course_id = payload.get("course_id")
+    course_id = lesson.course_id
     if period == EVENING:
         course_id = None  # evening self-study belongs to no course
-    elif not isinstance(course_id, int) or isinstance(course_id, bool):
+    elif course_id is None:
         raise Rejected("请选择课程；晚自习请把节次选为“晚自习”。")
     elif course_id not in remembered(
         db, ("class_courses", class_id), lambda: {c.id for c in courses_of(db, class_id)}
     ):
         raise Rejected("这门课程不是本班的课程，请刷新后重新选择。")
 
-    on = _day(payload.get("date"))
+    on = lesson.date
+    if on is None:
+        raise Rejected("查课日期格式不正确（例如 2026-03-02）。")
     today = clock.today()
-    if on > today + timedelta(days=MAX_DAYS_AHEAD):
+    if (on - today).days > MAX_DAYS_AHEAD:
         raise Rejected("查课日期不能晚于明天。")
-    if on < today - timedelta(days=MAX_DAYS_BACK):
+    if (today - on).days > MAX_DAYS_BACK:
         raise Rejected(f"查课日期太早：只能补记 {MAX_DAYS_BACK} 天以内的查课。")
 
-    marks = payload.get("marks") or {}
-    if not isinstance(marks, dict):
-        raise Rejected("出勤情况格式不正确。")
+    marks = lesson.marks or {}
     in_class = remembered(
         db, ("class_students", class_id), lambda: {s.id for s in roster(db, class_id)}
     )
-    cleaned_marks = {}
-    for student_id, mark in marks.items():
-        if not str(student_id).isdigit() or int(student_id) not in in_class:
-            raise Rejected("出勤情况里有不是本班的学生，请刷新后重新填写。")
-        if not isinstance(mark, str) or mark not in MARKS:
-            raise Rejected(f"出勤情况“{mark}”无法识别。")
-        if mark != "present":  # present is the default: not stored
-            cleaned_marks[str(int(student_id))] = mark
-
+    if any(student_id not in in_class for student_id in marks):
+        raise Rejected("出勤情况里有不是本班的学生，请刷新后重新填写。")
     cleaned = {
         "class_id": class_id,
         "course_id": course_id,
         "period": period,
         "date": on.isoformat(),
-        "marks": dict(sorted(cleaned_marks.items(), key=lambda kv: int(kv[0]))),
-        "note": text(payload, "note", label="备注"),
+        # present is the default: not stored
+        "marks": {str(s): mark for s, mark in sorted(marks.items()) if mark != "present"},
+        "note": lesson.note or "",
     }
     return Placement(cleaned, class_id=class_id, department_id=school_class.department_id)
 
@@ -138,33 +146,15 @@ def may_record(db: Session, user: User, class_id: int) -> bool:
     )
 
 
-def _day(value: object) -> date:
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise Rejected("查课日期格式不正确（例如 2026-03-02）。")
-
-
-def from_form(form: dict) -> dict:
-    """Turn the check form's fields into the entry payload (the same shape the phone sends)."""
-
-    def one(name: str) -> str:
-        value = form.get(name, "")
-        return value[-1] if isinstance(value, list) and value else value or ""
-
-    def number(name: str) -> int | None:
-        value = str(one(name)).strip()
-        return int(value) if value.isdigit() else None
-
+def form_fields(form: dict) -> dict:
+    """The check form's fields in the payload's shape (converted by `Kind.decode_form`)."""
     return {
-        "class_id": number("class_id"),
-        "course_id": number("course_id"),
-        "period": one("period"),
-        "date": one("date"),
-        "marks": {k.removeprefix("mark_"): one(k) for k in form if k.startswith("mark_")},
-        "note": one("note"),
+        "class_id": one(form, "class_id"),
+        "course_id": blank_is_none(one(form, "course_id")),
+        "period": blank_is_none(one(form, "period")),
+        "date": blank_is_none(one(form, "date")),
+        "marks": {k.removeprefix("mark_"): one(form, k) for k in form if k.startswith("mark_")},
+        "note": one(form, "note"),
     }
 
 
@@ -181,15 +171,23 @@ def summary(payload: dict) -> str:
     return f"{lesson}：{'、'.join(away) or '全勤'}"
 
 
-register(
-    Kind(
-        name=KIND,
-        label="检查上课",
-        check=check,
-        from_form=from_form,
-        students=students,
-        summary=summary,
-    )
+ATTENDANCE_CHECK = Kind(
+    name=KIND,
+    label="检查上课",
+    payloads={1: AttendanceCheckV1},
+    check=check,
+    form=form_fields,
+    field_labels={
+        "class_id": "班级",
+        "course_id": "课程",
+        "period": "节次",
+        "date": "查课日期",
+        "marks": "出勤情况",
+        "note": "备注",
+    },
+    choices={"period": PERIODS, "marks": MARKS},
+    students=students,
+    summary=summary,
 )
 
 

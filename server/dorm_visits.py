@@ -8,19 +8,26 @@ leader (§2.7.2: escalate what the visitor cannot resolve).
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from server import scope
 from server.entries import (
+    Id,
     Kind,
     Placement,
     Rejected,
+    Text,
     Written,
+    blank_is_none,
     keep_escalation,
-    register,
+    many,
+    one,
     remembered,
-    text,
 )
 from server.models import Bed, Room, SchoolClass, Student, User
 
@@ -34,7 +41,6 @@ ISSUES = {
     "late_return": "晚归未归",
 }
 CONCERNS = {"mental": "心理", "physical": "身体", "financial": "经济困难", "relationships": "人际"}
-STARS = range(1, 6)
 
 
 def residents(db: Session, room_id: int) -> list[tuple[Bed, Student]]:
@@ -59,10 +65,25 @@ def _room_department(db: Session, room_id: int) -> int | None:
     )
 
 
-def check(db: Session, user: User, payload: dict) -> Placement:
-    room_id = payload.get("room_id")
-    if not isinstance(room_id, int) or isinstance(room_id, bool):
-        raise Rejected("宿舍不存在。")
+class Concern(msgspec.Struct, forbid_unknown_fields=True):
+    category: Literal[tuple(CONCERNS)] | None = None  # type: ignore[valid-type]
+    note: Text | None = ""
+
+
+class DormVisitV1(msgspec.Struct, forbid_unknown_fields=True):
+    """The payload of schema version 1, as phones send it and entries store it."""
+
+    room_id: Id
+    presence: dict[Id, Literal[tuple(PRESENCE)]] | None = None  # type: ignore[valid-type]
+    stars: Annotated[int, Meta(ge=1, le=5)] | None = None
+    issues: Annotated[list[Literal[tuple(ISSUES)]], Meta(max_length=len(ISSUES))] | None = None  # type: ignore[valid-type]
+    issue_other: Text | None = ""
+    talk_notes: Text | None = ""
+    concern: Concern | None = None
+
+
+def check(db: Session, user: User, visit: DormVisitV1) -> Placement:
+    room_id = visit.room_id
     where = remembered(db, ("room_scope", user.id, room_id), lambda: _room_scope(db, user, room_id))
     if where == "missing":
         raise Rejected("宿舍不存在。")
@@ -70,40 +91,23 @@ def check(db: Session, user: User, payload: dict) -> Placement:
         raise Rejected("这个宿舍不在您的工作范围内。")
 
     living_here = remembered(db, ("residents", room_id), lambda: _resident_ids(db, room_id))
-    presence = payload.get("presence") or {}
-    if not isinstance(presence, dict):
-        raise Rejected("在寝情况格式不正确。")
-    cleaned_presence = {}
-    for student_id, status in presence.items():
-        if not str(student_id).isdigit() or int(student_id) not in living_here:
-            raise Rejected("在寝情况里有不住在这个宿舍的学生，请刷新后重新填写。")
-        if status not in PRESENCE:
-            raise Rejected(f"在寝情况“{status}”无法识别。")
-        cleaned_presence[str(int(student_id))] = status
+    presence = visit.presence or {}
+    if any(student_id not in living_here for student_id in presence):
+        raise Rejected("在寝情况里有不住在这个宿舍的学生，请刷新后重新填写。")
 
-    stars = payload.get("stars")
-    if stars in ("", None):
-        stars = None
-    elif not isinstance(stars, int) or isinstance(stars, bool) or stars not in STARS:
-        raise Rejected("卫生星级应为 1 到 5 星。")
-
-    issues = payload.get("issues") or []
-    if not isinstance(issues, list) or any(i not in ISSUES for i in issues):
-        raise Rejected("问题清单里有无法识别的选项。")
-
-    concern = payload.get("concern") or None
-    if concern is not None:
-        if not isinstance(concern, dict) or concern.get("category") not in CONCERNS:
+    concern = None
+    if visit.concern is not None and (visit.concern.category or visit.concern.note):
+        if visit.concern.category is None:
             raise Rejected("请选择关注类别（心理、身体、经济困难、人际）。")
-        concern = {"category": concern["category"], "note": text(concern, "note", label="关注说明")}
+        concern = {"category": visit.concern.category, "note": visit.concern.note or ""}
 
     cleaned = {
         "room_id": room_id,
-        "presence": cleaned_presence,
-        "stars": stars,
-        "issues": sorted(set(issues)),
-        "issue_other": text(payload, "issue_other", label="其他问题"),
-        "talk_notes": text(payload, "talk_notes", label="谈心记录"),
+        "presence": {str(student_id): status for student_id, status in presence.items()},
+        "stars": visit.stars,
+        "issues": sorted(set(visit.issues or [])),
+        "issue_other": visit.issue_other or "",
+        "talk_notes": visit.talk_notes or "",
         "concern": concern,
     }
     return Placement(
@@ -145,26 +149,20 @@ def counts_as(payload: dict) -> list[str]:
     return kinds
 
 
-def from_form(form: dict) -> dict:
-    """Turn the visit form's fields into the entry payload (the same shape the phone sends)."""
-    presence = {
-        k.removeprefix("presence_"): v for k, v in form.items() if k.startswith("presence_")
-    }
-    stars = form.get("stars") or None
-    category = form.get("concern_category") or None
-    issues = form.get("issues") or []
-    if isinstance(issues, str):
-        issues = [issues]
+def form_fields(form: dict) -> dict:
+    """The visit form's fields in the payload's shape (converted by `Kind.decode_form`)."""
+    category = blank_is_none(one(form, "concern_category"))
+    note = one(form, "concern_note")
     return {
-        "room_id": int(form["room_id"]) if str(form.get("room_id", "")).isdigit() else None,
-        "presence": presence,
-        "stars": int(stars) if stars and str(stars).isdigit() else stars,
-        "issues": issues,
-        "issue_other": form.get("issue_other", ""),
-        "talk_notes": form.get("talk_notes", ""),
-        "concern": {"category": category, "note": form.get("concern_note", "")}
-        if category
-        else None,
+        "room_id": one(form, "room_id"),
+        "presence": {
+            k.removeprefix("presence_"): one(form, k) for k in form if k.startswith("presence_")
+        },
+        "stars": blank_is_none(one(form, "stars")),
+        "issues": many(form, "issues"),
+        "issue_other": one(form, "issue_other"),
+        "talk_notes": one(form, "talk_notes"),
+        "concern": {"category": category, "note": note} if category else None,
     }
 
 
@@ -199,15 +197,30 @@ def summary(payload: dict) -> str:
     return "；".join(parts) or "走访，无异常"
 
 
-register(
-    Kind(
-        name=KIND,
-        label="宿舍走访",
-        check=check,
-        after_write=raise_concern,
-        from_form=from_form,
-        students=students,
-        summary=summary,
-        counts_as=counts_as,
-    )
+DORM_VISIT = Kind(
+    name=KIND,
+    label="宿舍走访",
+    payloads={1: DormVisitV1},
+    check=check,
+    form=form_fields,
+    field_labels={
+        "room_id": "宿舍",
+        "presence": "在寝情况",
+        "stars": "卫生星级",
+        "issues": "问题",
+        "issue_other": "其他问题",
+        "talk_notes": "谈心记录",
+        "concern": "关注",
+        "concern.category": "关注类别",
+        "concern.note": "关注说明",
+    },
+    messages={
+        "stars": "卫生星级应为 1 到 5 星。",
+        "concern.category": "请选择关注类别（心理、身体、经济困难、人际）。",
+    },
+    choices={"presence": PRESENCE, "issues": ISSUES, "concern.category": CONCERNS},
+    after_write=raise_concern,
+    students=students,
+    summary=summary,
+    counts_as=counts_as,
 )

@@ -381,9 +381,7 @@ def roster_workbook(title: str, start: date, end: date, shifts: Sequence[DutyShi
         cell.font = Font(bold=True)
     thin = Side(style="thin")
     for day in period_dates(start, end):
-        sheet.append(
-            [day, clock.weekday_name(day), *("\n".join(cells[day, s]) for s in SLOTS)]
-        )
+        sheet.append([day, clock.weekday_name(day), *("\n".join(cells[day, s]) for s in SLOTS)])
         row = sheet.max_row
         sheet.cell(row, 1).number_format = "yyyy-mm-dd"
         lines = max(1, *(len(cells[day, s]) for s in SLOTS))

@@ -1,25 +1,35 @@
-"""Kinds of work record and the rules each kind's payload must keep.
+"""What a kind of work record is made of, and the rules every kind's payload shares.
 
-Every entry, whether posted from a form online or replayed from a phone's outbox, goes
-through `server.sync.merge.apply`, which asks the kind registered here to check the
-payload and the user's scope. A kind's `check` returns where the entry belongs (room,
-class, department) or raises `Rejected` with a reason the user can read.
+The kinds themselves are listed in `server/kinds.py`. Every entry, whether posted from a
+form online or replayed from a phone's outbox, is decoded into its kind's payload Struct
+(`Kind.decode`, `Kind.decode_form`: types, lengths, ranges and choices, with one Chinese
+reason when it does not fit) and then goes through `server.sync.merge.apply`, which asks
+the kind's `check` about scope and cross-field rules. `check` returns where the entry
+belongs (room, class, department) or raises `Rejected` with a reason the user can read.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
+from msgspec import Meta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.models import Entry, Escalation, User
 
 MAX_TEXT_CHARS = 2000  # a talk note longer than two pages is a mistake, not a note
+MAX_ID = 2**31 - 1  # ids are PostgreSQL `integer` columns
+
+# the field types payload Structs are made of
+Id = Annotated[int, Meta(ge=1, le=MAX_ID)]
+Text = Annotated[str, Meta(max_length=MAX_TEXT_CHARS)]
 
 
 class Rejected(Exception):
@@ -64,50 +74,202 @@ class Written:
 
 @dataclass
 class Kind:
+    """One kind of work record and everything about it (the registry is `server/kinds.py`).
+
+    `payloads` maps each schema version to the msgspec Struct its payload decodes into; a
+    version's meaning never changes (docs/sync.md). `form` maps the kind's HTML form fields to
+    a payload-shaped dict of strings, converted into the same Struct, so the phone's outbox
+    (which stores what the form posted) and the online form share one mapping. `check` gets
+    the decoded Struct and keeps the rules a type cannot say (scope, cross-field rules); it
+    returns where the entry belongs and the payload as stored.
+    """
+
     name: str
     label: str  # shown in lists, Chinese
-    check: Callable[[Session, User, dict], Placement]
+    payloads: dict[int, type[msgspec.Struct]]
+    check: Callable[[Session, User, Any], Placement]
+    form: Callable[[dict], dict]
+    # payload field → Chinese name, for messages, the history page and exports; nested
+    # fields as "concern.category"
+    field_labels: dict[str, str]
+    # the choices the form offers, by field (the Literal types are built from the same dicts)
+    choices: dict[str, dict[str, str]] = field(default_factory=dict)
     # runs after the entry row is written, inside the same transaction (escalations …)
     after_write: Callable[[Session, Written], None] = field(default=lambda db, written: None)
-    schema_versions: tuple[int, ...] = (1,)
-    # maps the fields of the kind's HTML form to its payload: the phone's outbox stores what
-    # the form posted and the server maps it, so the mapping exists once
-    from_form: Callable[[dict], dict] | None = None
     # which weekly quotas an entry counts for (server/week.py); by default its kind's name
     counts_as: Callable[[dict], list[str]] | None = None
-
-    def facets(self, payload: dict) -> list[str]:
-        return self.counts_as(payload) if self.counts_as else [self.name]
-
     # the work log (server/worklog.py): ids of the students an entry is about, and a one-line
     # Chinese description of the payload for lists and the Excel export
     students: Callable[[dict], set[int]] = field(default=lambda payload: set())
     summary: Callable[[dict], str] = field(default=lambda payload: "")
+    # a kind's own words for a field that does not decode, instead of the generic message
+    messages: dict[str, str] = field(default_factory=dict)
+    # written with the shared record form (/records/new/<kind>) and edited by its author there
+    record_form: bool = False
+
+    @property
+    def schema_versions(self) -> tuple[int, ...]:
+        return tuple(self.payloads)
+
+    def facets(self, payload: dict) -> list[str]:
+        return self.counts_as(payload) if self.counts_as else [self.name]
+
+    def label_of(self, key: str) -> str:
+        return self.field_labels.get(key, key)
+
+    def decode(self, raw: object, version: int = 1, *, strict: bool = True) -> msgspec.Struct:
+        """The payload as its Struct, or `Rejected` with one Chinese reason.
+
+        JSON has types, so a payload is decoded strictly ("12" is not an id); a form's values
+        are all text and are converted (`strict=False`)."""
+        struct = self.payloads.get(version)
+        if struct is None:
+            raise Rejected(f"表单版本 {version} 已不受支持，请刷新页面后重新填写。")
+        if not isinstance(raw, dict):
+            raise Rejected("记录内容格式不正确。")
+        cleaned = _clean_strings(raw, self, "", 0)
+        try:
+            return msgspec.convert(cleaned, struct, strict=strict, str_keys=True)
+        except msgspec.ValidationError as exc:
+            raise Rejected(validation_message(self, str(exc))) from None
+
+    def decode_form(self, form: dict, version: int = 1) -> msgspec.Struct:
+        """The HTML form's fields (strings; a repeated field is a list) as the payload Struct."""
+        if not isinstance(form, dict):
+            raise Rejected("表单内容格式不正确，请重新填写。")
+        return self.decode(self.form(form), version, strict=False)
 
 
-KINDS: dict[str, Kind] = {}
-
-
-def register(kind: Kind) -> Kind:
-    KINDS[kind.name] = kind
-    return kind
-
-
-def kind_of(name: str) -> Kind:
-    try:
-        return KINDS[name]
-    except KeyError:
-        raise Rejected(f"未知的记录类型：{name}") from None
-
-
-def text(payload: dict, key: str, *, label: str) -> str:
-    value = payload.get(key) or ""
-    if not isinstance(value, str):
-        raise Rejected(f"{label}格式不正确。")
-    value = value.strip()
-    if len(value) > MAX_TEXT_CHARS:
-        raise Rejected(f"{label}太长（最多 {MAX_TEXT_CHARS} 字）。")
+def one(form: dict, name: str, default: object = "") -> object:
+    """A single form value: the last one when a field came twice (browsers send it once)."""
+    value = form.get(name, default)
+    if isinstance(value, list):
+        return value[-1] if value else default
     return value
+
+
+def many(form: dict, name: str) -> list:
+    """A repeated form field (checkboxes, a multiple select) as a list."""
+    value = form.get(name)
+    if value in (None, ""):
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def blank_is_none(value: object) -> object:
+    return None if value in ("", None) else value
+
+
+def flag(value: object) -> bool | object:
+    """A checkbox: "on" when ticked (other truthy spellings from older phones too)."""
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    if value in (True, "on", "true", "1", "yes"):
+        return True
+    if value in (False, None, "", "off", "false", "0", "no"):
+        return False
+    return value  # anything else fails the bool field with a reason
+
+
+# --- text and validation messages ------------------------------------------------------------
+
+# C0 control characters Excel cannot store and a text field has no use for; \t \n \r stay
+# (U+000B comes with text pasted from Word). NUL is refused instead: it is never typed.
+_CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_NESTING = 8  # a payload is at most three levels deep; more is not a record
+
+
+def clean_text(value: str) -> str:
+    return _CONTROLS.sub("", value).strip()
+
+
+def _clean_strings(value: object, kind: Kind, path: str, depth: int) -> object:
+    """Every string of the payload stripped of control characters; NUL refused."""
+    if depth > MAX_NESTING:
+        raise Rejected("记录内容嵌套太深，格式不正确。")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise Rejected(f"{_label(kind, path)}含有不允许的字符（NUL），请删除后重试。")
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {
+            k: _clean_strings(v, kind, f"{path}.{k}" if path else str(k), depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_clean_strings(v, kind, path, depth + 1) for v in value]
+    return value
+
+
+def _label(kind: Kind, path: str) -> str:
+    """The Chinese name of a payload field: the nested one if listed, else its top field."""
+    if path in kind.field_labels:
+        return kind.field_labels[path]
+    top = path.split(".")[0]
+    if top in kind.field_labels:
+        return kind.field_labels[top]
+    return "内容" if not path else f"字段“{_shown_name(path)}”"
+
+
+_AT = re.compile(r" - at `(?:key` in `)?\$\.?([^`]*)`$")
+_FIELD_IN_MESSAGE = re.compile(r"field `([^`]*)`")
+
+
+def _shown_name(name: str) -> str:
+    """A field name the client made up, safe to echo and to store with the refusal."""
+    return clean_text(name.replace("\x00", ""))[:40]
+
+
+def validation_message(kind: Kind, message: str) -> str:
+    """One Chinese sentence for a msgspec ValidationError ("谈话类别无效", "学生编号必须是整数")."""
+    about_a_key = "`key` in" in message  # a dict key: the student ids of presence, marks
+    found = _AT.search(message)
+    path = ""
+    if found:
+        message = message[: found.start()]
+        path = re.sub(r"\[[^\]]*\]", "", found.group(1))  # list positions, dict values
+    named = _FIELD_IN_MESSAGE.search(message)
+    if message.startswith("Object contains unknown field"):
+        name = _shown_name(named.group(1)) if named else ""
+        return f"无法识别的字段：{name}" if name else "有无法识别的字段。"
+    if message.startswith("Object missing required field") and named:
+        return f"请填写{_label(kind, f'{path}.{named.group(1)}' if path else named.group(1))}。"
+    if path in kind.messages or path.split(".")[0] in kind.messages:
+        return kind.messages.get(path) or kind.messages[path.split(".")[0]]
+    label = _label(kind, path)
+    is_id = about_a_key or path.split(".")[-1].endswith(("_id", "_ids"))
+    expected = message.removeprefix("Expected `").split("`")[0].removesuffix(" | null")
+    if message.startswith("Invalid enum value"):
+        return f"{label}无效。"
+    if expected == "int":
+        if about_a_key:
+            return (
+                f"{label}里的学生编号必须是整数。"
+                if "got" in message
+                else f"{label}里的学生编号无效。"
+            )
+        if "got" in message:
+            return f"{label}编号必须是整数。" if is_id else f"{label}必须是整数。"
+        if is_id:
+            return f"{label}编号无效。"
+        bound = re.search(r"([<>]=) (-?\d+)", message)
+        if bound:
+            return f"{label}不能{'大' if bound.group(1) == '<=' else '小'}于 {bound.group(2)}。"
+        return f"{label}超出范围。"
+    if expected == "str":
+        limit = re.search(r"length <= (\d+)", message)
+        if limit:
+            return f"{label}太长（最多 {limit.group(1)} 字）。"
+        return f"{label}必须是文字。"
+    if expected == "date" or "date" in message:
+        return f"{label}格式不正确（例如 2026-03-02）。"
+    if expected == "bool":
+        return f"{label}只能选是或否。"
+    if expected == "array":
+        limit = re.search(r"length <= (\d+)", message)
+        if limit:
+            return f"{label}最多 {limit.group(1)} 项。"
+    return f"{label}格式不正确。"
 
 
 @contextmanager

@@ -23,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from server import clock, scope
-from server.entries import KINDS, MAX_TEXT_CHARS
+from server.entries import MAX_TEXT_CHARS, Kind
+from server.kinds import KINDS
 from server.models import (
     Entry,
     EntryRevision,
@@ -39,31 +40,6 @@ from server.models import (
 MAX_EXPORT_DAYS = 200  # a semester is at most 184 days; a longer period is a typing mistake
 EDITED_AFTER_REVIEW = "审阅后修改"
 CONTENT_HIDDEN = "谈话内容仅填写人、本系部负责人和学工部可见"
-
-# payload fields by their Chinese names, for "what changed" on the history page
-FIELD_LABELS = {
-    "room_id": "宿舍",
-    "presence": "在寝情况",
-    "stars": "卫生星级",
-    "issues": "问题",
-    "issue_other": "其他问题",
-    "talk_notes": "谈心记录",
-    "concern": "关注",
-    "class_id": "班级",
-    "course_id": "课程",
-    "period": "节次",
-    "date": "日期",
-    "marks": "考勤",
-    "note": "备注",
-    "students": "学生",
-    "student_id": "学生",
-    "summary": "摘要",
-    "topic": "主题",
-    "place": "地点",
-    "method": "方式",
-    "reason": "原因",
-    "measures": "措施",
-}
 
 
 class PeriodError(ClientException):
@@ -386,7 +362,7 @@ def history(db: Session, viewer: User, entry: Entry) -> list[RevisionView]:
                 revision=r,
                 author=authors[r.author_id].name if r.author_id in authors else "",
                 summary="已删除" if r.deleted else (_tidy(kind.summary(shown)) if kind else ""),
-                changes=_changes(before, shown) if before is not None else [],
+                changes=_changes(kind, before, shown) if before is not None else [],
                 after_review=r.revision > 1
                 and reviewed is not None
                 and clock.college_time(r.changed_at) > reviewed,
@@ -397,9 +373,10 @@ def history(db: Session, viewer: User, entry: Entry) -> list[RevisionView]:
     return views
 
 
-def _changes(before: dict, after: dict) -> list[Change]:
+def _changes(kind: Kind | None, before: dict, after: dict) -> list[Change]:
+    """The fields that differ, by the Chinese names the kind gives them."""
     return [
-        Change(FIELD_LABELS.get(key, key), _shown(before.get(key)), _shown(after.get(key)))
+        Change(kind.label_of(key) if kind else key, _shown(before.get(key)), _shown(after.get(key)))
         for key in dict.fromkeys([*before, *after])
         if before.get(key) != after.get(key)
     ]

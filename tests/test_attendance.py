@@ -242,7 +242,7 @@ def test_a_mark_for_a_student_of_another_class_is_rejected(login, db):
 @pytest.mark.parametrize(
     "change, reason",
     [
-        (dict(period="11-12"), "请选择节次"),
+        (dict(period="11-12"), "节次无效"),
         (dict(period=""), "请选择节次"),
         (dict(course_id=""), "请选择课程"),
         (dict(date="2026-02-30"), "查课日期格式不正确"),

@@ -100,7 +100,7 @@ def test_a_talk_with_two_students_is_saved_once(login, db):
         ({"category": "study", "summary": "x"}, "请至少选择一名学生"),
         ({"student_ids": "{own}", "summary": "x"}, "请选择谈话类别"),
         ({"student_ids": "{own}", "category": "study", "summary": ""}, "请填写谈话内容"),
-        ({"student_ids": "{own}", "category": "chat", "summary": "x"}, "请选择谈话类别"),
+        ({"student_ids": "{own}", "category": "chat", "summary": "x"}, "谈话类别无效"),
         ({"student_ids": "{foreign}", "category": "study", "summary": "x"}, "不在您工作范围内"),
         ({"student_ids": "{own}", "category": "study", "summary": "x", "needs_referral": "on"},
          "只有心理类谈话可以申请转介"),
@@ -408,11 +408,15 @@ def test_the_due_page_lists_a_follow_up_that_has_come(login, db):
 @pytest.mark.parametrize(
     "kind, payload, reason",
     [
-        ("parent_contact", {"student_id": [1, 2], "guardian_id": 1}, "请选择学生"),
-        ("parent_contact", {"student_id": True, "guardian_id": 1}, "请选择学生"),
-        ("talk", {"student_ids": {"a": 1}, "category": "study", "summary": "x"}, "无法识别"),
-        ("lecture_observation", {"class_course_id": "1", "date": "2026-01-01"}, "请选择课程"),
-        ("meeting", {"meeting_type": "class_meeting", "class_id": [1]}, "请选择班级"),
+        ("parent_contact", {"student_id": [1, 2], "guardian_id": 1}, "学生编号必须是整数"),
+        ("parent_contact", {"student_id": True, "guardian_id": 1}, "学生编号必须是整数"),
+        ("talk", {"student_ids": {"a": 1}, "category": "study", "summary": "x"}, "学生格式不正确"),
+        (
+            "lecture_observation",
+            {"class_course_id": "1", "date": "2026-01-01"},
+            "课程编号必须是整数",
+        ),
+        ("meeting", {"meeting_type": "class_meeting", "class_id": [1]}, "班级编号必须是整数"),
     ],
 )
 def test_a_record_of_the_wrong_shape_is_rejected_through_sync_never_a_crash(

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from server import clock, demo, worklog
 from server.auth import hash_password
 from server.dorm_visits import summary
-from server.entries import KINDS
+from server.kinds import KINDS
 from server.models import Bed, Department, Role, Room, Student, User, UserRole, WeekReview
 from server.sync import merge
 from server.sync.ids import new_entry_id

@@ -47,19 +47,19 @@ def save_attendance(
 ) -> Template | Redirect | ClientRedirect:
     """Answers like `save_visit`: 303 (plain post) or a client redirect (htmx) to my records;
     a refused check comes back as the form with what was marked and why (422)."""
-    payload = attendance.from_form(data)
-    entry_id, outcome = forms.save(request, db, attendance.KIND, payload, data)
+    entry_id, outcome, typed = forms.save(request, db, attendance.ATTENDANCE_CHECK, data)
     if forms.stored(outcome):
         return forms.saved(request, entry_id)
-    if not payload["class_id"]:
+    class_id = forms.id_of(typed.get("class_id"))
+    if not class_id:
         return forms.refused(outcome)
     # only a class the user records checks for is drawn again (its roster): another class
     # answers 403 like its GET
     return _form(
         db,
-        scope.class_for(db, request.user, payload["class_id"], to_record=True),
+        scope.class_for(db, request.user, class_id, to_record=True),
         error=outcome.reason,
-        typed=payload,
+        typed=typed,
         entry_id=new_entry_id(),
         status=422,
         partial=bool(request.htmx),

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 from server import scope
 from server.auth import requires_leader, role_guard
 from server.dorm_visits import CONCERNS
-from server.entries import KINDS
+from server.kinds import KINDS
 from server.models import Entry, Escalation, Role, Room, SensitiveRead, Student, User
 
 PAGE = 100

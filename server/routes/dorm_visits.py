@@ -44,19 +44,19 @@ def save_visit(
 ) -> Template | Redirect | ClientRedirect:
     """Plain form post: 303 to my records. htmx post (the visit form is enhanced): the same
     target as a client-side redirect, and a refused visit as the form partial to swap in."""
-    payload = dorm_visits.from_form(data)
-    entry_id, outcome = forms.save(request, db, dorm_visits.KIND, payload, data)
+    entry_id, outcome, typed = forms.save(request, db, dorm_visits.DORM_VISIT, data)
     if forms.stored(outcome):
         return forms.saved(request, entry_id)
-    if not payload["room_id"]:
+    room_id = forms.id_of(typed.get("room_id"))
+    if not room_id:
         return forms.refused(outcome)
     # show the form again with what was typed, and why it was not saved — only for a room the
     # user may open: another room answers 403 like its GET, and draws none of its residents
     return _form(
         db,
-        scope.room_for(db, request.user, payload["room_id"]),
+        scope.room_for(db, request.user, room_id),
         error=outcome.reason,
-        typed=payload,
+        typed=typed,
         entry_id=new_entry_id(),
         status=422,
         partial=bool(request.htmx),

@@ -5,28 +5,60 @@ from __future__ import annotations
 
 import uuid
 
+import msgspec
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
+from server.entries import MAX_ID, Kind, Rejected, one
 from server.sync import merge
 from server.sync.ids import new_entry_id, parse_entry_id
 
 
 def save(
-    request: HTMXRequest, db: Session, kind: str, payload: dict, form: dict
-) -> tuple[uuid.UUID, merge.Outcome]:
-    """Write the entry through merge.apply (the one write path) and commit. The entry id was
-    drawn into the form, so posting the same form twice stores it once."""
+    request: HTMXRequest,
+    db: Session,
+    kind: Kind,
+    form: dict,
+    *,
+    entry_id: uuid.UUID | None = None,
+    base_revision: int | None = None,
+) -> tuple[uuid.UUID, merge.Outcome, dict]:
+    """Decode the form into the kind's payload and write it through merge.apply (the one
+    write path), then commit. A new entry's id was drawn into the form, so posting the same
+    form twice stores it once; an edit (`entry_id` given) is an update on `base_revision`.
+
+    Also returns what was typed, in the payload's shape, to draw a refused form again."""
+    op = "update" if entry_id is not None else "create"
+    if entry_id is None:
+        try:
+            entry_id = parse_entry_id(str(one(form, "entry_id")))
+        except ValueError:
+            entry_id = new_entry_id()
     try:
-        entry_id = parse_entry_id(form.get("entry_id", ""))
-    except ValueError:
-        entry_id = new_entry_id()
+        payload = kind.decode_form(form)
+    except Rejected as exc:
+        return entry_id, merge.Outcome(entry_id, "rejected", reason=exc.reason), kind.form(form)
     outcome = merge.apply(
-        db, request.user, merge.Mutation(id=entry_id, op="create", kind=kind, payload=payload)
+        db,
+        request.user,
+        merge.Mutation(
+            id=entry_id, op=op, kind=kind.name, payload=payload, base_revision=base_revision
+        ),
     )
     db.commit()
-    return entry_id, outcome
+    # as JSON would store it: student ids as string keys, dates as text (what templates read)
+    return entry_id, outcome, msgspec.json.decode(msgspec.json.encode(payload))
+
+
+def id_of(value: object) -> int | None:
+    """A form's id (text or number) as an int, or None when it is not one."""
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    text = str(value).strip() if isinstance(value, str | int) and value is not True else ""
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_ID:
+        return int(text)
+    return None
 
 
 def saved(request: HTMXRequest, entry_id: uuid.UUID) -> Redirect | ClientRedirect:

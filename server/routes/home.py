@@ -9,8 +9,8 @@ from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from server import clock, due, duty, records, week
-from server.entries import KINDS
+from server import clock, due, duty, week
+from server.kinds import KINDS, RECORD_KINDS
 from server.models import DutyShift, Entry, Room, User
 
 RECENT = 5
@@ -48,7 +48,7 @@ def home(request: Request[User, dict, object], db: Session) -> Template:
             "kinds": KINDS,
             "today": clock.today(),
             **week_card(db, user),
-            "record_kinds": records.RECORD_KINDS.values(),
+            "record_kinds": RECORD_KINDS.values(),
             "due_counts": due_counts(db, user),
         },
     )

@@ -16,7 +16,10 @@ from litestar import Request, Response, get
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
-from server import clock, doors, records, scope
+from server import clock, doors, scope
+from server.attendance import ATTENDANCE_CHECK
+from server.dorm_visits import DORM_VISIT
+from server.kinds import RECORD_KINDS
 from server.models import Building, DutyShift, Room, SchoolClass, User
 from server.settings import Settings
 
@@ -45,14 +48,20 @@ def rounds_plan(request: Request[User, dict, object], db: Session, settings: Set
     ]
     # the guideline's record forms (talk, parent contact …): written offline like a visit
     items += [
-        {"kind": "form", "url": reverse("new_record", kind_name=kind.name), "title": kind.label}
-        for kind in records.RECORD_KINDS.values()
+        {
+            "kind": "form",
+            "url": reverse("new_record", kind_name=kind.name),
+            "title": kind.label,
+            "record": kind.name,  # the kind of entry the page writes (a test checks every kind)
+        }
+        for kind in RECORD_KINDS.values()
     ]
     items += [
         {
             "kind": "room",
             "url": reverse("door", token=doors.room_token(settings, room)),
             "title": room.title,
+            "record": DORM_VISIT.name,
         }
         for room in rooms[:MAX_ROOMS]
     ]
@@ -63,6 +72,7 @@ def rounds_plan(request: Request[User, dict, object], db: Session, settings: Set
             "kind": "roster",
             "url": reverse("attendance_form", class_id=school_class.id),
             "title": f"查课 · {school_class.name}",
+            "record": ATTENDANCE_CHECK.name,
         }
         for school_class in db.scalars(
             select(SchoolClass)

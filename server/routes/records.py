@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from server import clock, records, scope
 from server.entries import Kind
+from server.kinds import RECORD_KINDS
 from server.models import (
     ClassCourse,
     Entry,
@@ -30,7 +31,6 @@ from server.models import (
     User,
 )
 from server.routes import forms
-from server.sync import merge
 from server.sync.ids import new_entry_id
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -38,7 +38,7 @@ MAX_LEAVE_DAYS = 60
 
 
 def _kind(name: str) -> Kind:
-    kind = records.RECORD_KINDS.get(name)
+    kind = RECORD_KINDS.get(name)
     if kind is None:
         raise NotFoundException("没有这种记录。")
     return kind
@@ -58,8 +58,7 @@ def save_record(
     """Like the dorm visit form: a plain post is redirected (303), an htmx post gets a client
     redirect, a refused record comes back as the form with what was typed and why."""
     kind = _kind(kind_name)
-    payload = kind.from_form(data)
-    entry_id, outcome = forms.save(request, db, kind.name, payload, data)
+    entry_id, outcome, typed = forms.save(request, db, kind, data)
     if forms.stored(outcome):
         return forms.saved(request, entry_id)
     return _form(
@@ -67,7 +66,7 @@ def save_record(
         request.user,
         kind,
         error=outcome.reason,
-        typed=payload,
+        typed=typed,
         status=422,
         partial=bool(request.htmx),
     )
@@ -87,17 +86,14 @@ def save_edit(
     """An edit is an update based on the revision the form showed: if the record changed
     since (another phone), the server keeps its version and the form says so (a conflict)."""
     entry, kind = _own_record(db, request.user, entry_id)
-    payload = kind.from_form(data)
-    base = data.get("base_revision", "")
-    outcome = merge.apply(
+    _, outcome, typed = forms.save(
+        request,
         db,
-        request.user,
-        merge.Mutation(
-            id=entry.id, op="update", kind=kind.name, payload=payload,
-            base_revision=int(base) if str(base).isdigit() else None,
-        ),
-    )  # fmt: skip
-    db.commit()
+        kind,
+        data,
+        entry_id=entry.id,
+        base_revision=forms.id_of(data.get("base_revision")),
+    )
     if forms.stored(outcome):
         return forms.saved(request, entry.id)
     db.refresh(entry)
@@ -106,7 +102,7 @@ def save_edit(
         request.user,
         kind,
         error=outcome.reason,
-        typed=payload,
+        typed=typed,
         editing=entry,
         status=422,  # a conflict too: the form swaps in with the reason and what was typed
         partial=bool(request.htmx),

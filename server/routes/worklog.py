@@ -16,7 +16,7 @@ from litestar.response import Redirect, Response, Template
 from sqlalchemy.orm import Session
 
 from server import clock, scope, semesters, worklog
-from server.entries import KINDS
+from server.kinds import KINDS
 from server.models import User
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]

@@ -20,19 +20,30 @@ deletes, retries, a create racing another request) takes the one-by-one path.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
+import msgspec
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from server.entries import Kind, Placement, Rejected, Written, batch_memo, kind_of
+from server.entries import Kind, Placement, Rejected, Written, batch_memo
+from server.kinds import kind_of
 from server.models import ChangeCounter, Conflict, DeviceMutation, Entry, EntryRevision, User
 
+log = logging.getLogger(__name__)
+
 Op = Literal["create", "update", "delete"]
+# what the phone is told when its entry broke something on the server: it stops retrying
+# and shows the entry, and the log has the exception with the entry id
+FAILED = "服务器无法保存这条记录（已记录错误），请联系管理员。"
+# SQLSTATEs after which the whole transaction must be retried, not one entry refused:
+# serialization failure, deadlock, lock not available
+RETRY_SQLSTATES = {"40001", "40P01", "55P03"}
 Status = Literal["applied", "duplicate", "conflict", "rejected"]
 
 
@@ -41,7 +52,9 @@ class Mutation:
     id: uuid.UUID
     op: Op
     kind: str
-    payload: dict = field(default_factory=dict)
+    # the kind's decoded payload Struct (sync/api.py and the forms decode before merging);
+    # a plain dict is decoded here (conflicts kept earlier, tests)
+    payload: Any = field(default_factory=dict)
     base_revision: int | None = None  # for update/delete: the revision the edit started from
     schema_version: int = 1
     recorded_at: datetime | None = None
@@ -58,7 +71,11 @@ class Outcome:
 
 
 def apply(db: Session, user: User, mutation: Mutation) -> Outcome:
-    """Apply one mutation inside a savepoint; the caller commits."""
+    """Apply one mutation inside a savepoint; the caller commits.
+
+    Whatever goes wrong with this one mutation — a rule, a database error, a bug — ends as
+    its `rejected` with a reason, and its savepoint is rolled back so nothing of it stays;
+    only errors after which the whole transaction must be retried are raised."""
     seen = _seen_before(db, mutation)
     if seen is not None:
         return seen
@@ -70,30 +87,79 @@ def apply(db: Session, user: User, mutation: Mutation) -> Outcome:
             break
         except Rejected as exc:
             outcome = Outcome(mutation.id, "rejected", reason=exc.reason)
-            with db.begin_nested():
-                _remember(db, user, mutation, outcome)
+            _remember_refusal(db, user, mutation, outcome)
             break
         except IntegrityError:
             # another request created the same entry (or sent the same mutation) a moment
             # ago and has committed: the second try sees its row and answers duplicate
             if attempt == 2:
-                raise
+                log.exception("entry %s: stored twice, refused", mutation.id)
+                outcome = Outcome(mutation.id, "rejected", reason=FAILED)
+                _remember_refusal(db, user, mutation, outcome)
+                break
             seen = _seen_before(db, mutation)
             if seen is not None:
                 return seen
+        except Exception as exc:
+            if must_retry(exc):
+                raise
+            log.exception("entry %s: refused after an error", mutation.id)
+            outcome = Outcome(mutation.id, "rejected", reason=FAILED)
+            _remember_refusal(db, user, mutation, outcome)
+            break
     if outcome.status == "conflict":
         db.add(
             Conflict(
                 entry_id=mutation.id,
                 author_id=user.id,
                 op=mutation.op,
-                payload=mutation.payload,
+                payload=_as_stored(mutation.payload),
                 base_revision=mutation.base_revision,
                 server_revision=outcome.revision,
                 device_id=mutation.device_id,
             )
         )
     return outcome
+
+
+def must_retry(exc: BaseException) -> bool:
+    """A database error that dooms the whole transaction (the request answers 5xx and the
+    phone sends the batch again), as opposed to one entry the database cannot take."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES:
+        return True
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
+def _remember_refusal(db: Session, user: User, m: Mutation, outcome: Outcome) -> None:
+    """Keep a refusal for a resend; if even that fails, the answer still goes back."""
+    try:
+        with db.begin_nested():
+            _remember(db, user, m, outcome)
+    except Exception as exc:
+        if must_retry(exc):
+            raise
+        log.exception("entry %s: refusal not remembered", m.id)
+
+
+def _as_stored(payload: Any) -> dict:
+    """A payload as JSON stores it (a decoded Struct back to plain values)."""
+    if isinstance(payload, msgspec.Struct):
+        return msgspec.to_builtins(payload)
+    return payload if isinstance(payload, dict) else {}
+
+
+def decoded(kind: Kind, m: Mutation) -> msgspec.Struct:
+    """The mutation's payload as its kind's Struct (decoded here unless it already was)."""
+    if isinstance(m.payload, kind.payloads.get(m.schema_version, ())):
+        return m.payload
+    if isinstance(m.payload, msgspec.Struct):  # decoded for another kind or version
+        return kind.decode(msgspec.to_builtins(m.payload), m.schema_version)
+    return kind.decode(m.payload, m.schema_version)
 
 
 def apply_batch(db: Session, user: User, mutations: list[Mutation]) -> list[Outcome]:
@@ -114,6 +180,13 @@ def apply_batch(db: Session, user: User, mutations: list[Mutation]) -> list[Outc
             except IntegrityError:
                 # another request stored one of these ids or numbers a moment ago: the
                 # one-by-one path answers it as a retry
+                outcomes.clear()
+            except Exception as exc:
+                if must_retry(exc):
+                    raise
+                # one of the creates broke the bulk insert: the one-by-one path finds it
+                # and refuses only that one
+                log.warning("batch insert failed, applying one by one", exc_info=True)
                 outcomes.clear()
         for position, mutation in enumerate(mutations):
             if position not in outcomes:
@@ -253,9 +326,7 @@ def next_change_numbers(db: Session, count: int) -> range:
 
 def _checked(db: Session, user: User, m: Mutation) -> tuple[Kind, Placement]:
     kind = kind_of(m.kind)
-    if m.schema_version not in kind.schema_versions:
-        raise Rejected(f"表单版本 {m.schema_version} 已不受支持，请刷新页面后重新填写。")
-    return kind, kind.check(db, user, m.payload)
+    return kind, kind.check(db, user, decoded(kind, m))
 
 
 def _new_row(user: User, m: Mutation, kind: Kind, placement: Placement, seq: int) -> dict:
@@ -285,14 +356,14 @@ def _utc(moment: datetime) -> datetime:
 
 def _apply(db: Session, user: User, m: Mutation) -> Outcome:
     kind = kind_of(m.kind)
-    if m.schema_version not in kind.schema_versions:
-        raise Rejected(f"表单版本 {m.schema_version} 已不受支持，请刷新页面后重新填写。")
+    if m.op != "delete":
+        payload = decoded(kind, m)
     entry = db.get(Entry, m.id, with_for_update=True)
 
     if m.op == "create":
         if entry is not None:
             return _repeat_of_create(db, user, entry, m)
-        placement = kind.check(db, user, m.payload)
+        placement = kind.check(db, user, payload)
         entry = Entry(**_new_row(user, m, kind, placement, next_change_number(db)))
         db.add(entry)
         db.flush()
@@ -306,7 +377,7 @@ def _apply(db: Session, user: User, m: Mutation) -> Outcome:
         raise Rejected("只有记录的填写人可以修改或删除它。")
 
     if m.op == "update":
-        placement = kind.check(db, user, m.payload)
+        placement = kind.check(db, user, payload)
         if entry.revision != m.base_revision:
             if not entry.deleted and entry.payload == placement.payload:
                 return Outcome(m.id, "duplicate", revision=entry.revision)
@@ -347,10 +418,11 @@ def _repeat_of_create(db: Session, user: User, entry: Entry, m: Mutation) -> Out
         )
     )
     if entry.author_id == user.id and entry.kind == m.kind:
+        kind = kind_of(m.kind)
         try:
-            incoming = kind_of(m.kind).check(db, user, m.payload).payload
+            incoming = kind.check(db, user, decoded(kind, m)).payload
         except Rejected:  # scope may have changed since the first send: compare as sent
-            incoming = m.payload
+            incoming = _as_stored(m.payload)
         if incoming == first:
             return Outcome(m.id, "duplicate", revision=entry.revision)
     return Outcome(
