@@ -35,7 +35,8 @@ class Tally:
     latencies_ms: list[float] = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
     seconds: float = 0.0
-    acknowledged: list[dict] = field(default_factory=list)  # pushed mutations answered "applied"
+    sent: list[dict] = field(default_factory=list)  # every pushed mutation, with its device id
+    acknowledged: list[dict] = field(default_factory=list)  # those answered "applied"
 
     @property
     def requests(self) -> int:
@@ -124,6 +125,7 @@ def pusher(rooms: list[int]) -> Step:
 
     async def step(client: httpx.AsyncClient, tally: Tally) -> None:
         body = push_body(device, numbers, rooms)
+        tally.sent += [{"device_id": device, **m} for m in body["mutations"]]
         answer = await _timed(tally, client.post("/sync/push", json=body))
         if answer is None:
             return
@@ -157,14 +159,16 @@ async def run(
     base: str,
     clients: list[tuple[httpx.Cookies, Step]],
     *,
-    seconds: float | None = None,
+    seconds: float,
     requests_each: int | None = None,
+    stop: asyncio.Event | None = None,
+    tally: Tally | None = None,
 ) -> Tally:
-    """Run every client at once until `seconds` have passed or each made `requests_each`."""
-    assert seconds or requests_each, "a load run needs a bound"
-    tally = Tally()
-    started = time.perf_counter()
-    deadline = started + seconds if seconds else float("inf")
+    """Run every client at once until `seconds` have passed, each made `requests_each` or
+    `stop` is set (a client finishes the request it is making)."""
+    tally = tally or Tally()
+    stop = stop or asyncio.Event()
+    deadline = float("inf")  # set when every client is ready
     go = asyncio.Event()
 
     async def one(cookies: httpx.Cookies, step: Step) -> None:
@@ -174,14 +178,14 @@ async def run(
         ) as client:
             await go.wait()
             for _ in itertools.count() if requests_each is None else range(requests_each):
-                if time.perf_counter() >= deadline:
+                if time.perf_counter() >= deadline or stop.is_set():
                     return
                 await step(client, tally)
 
     tasks = [asyncio.create_task(one(c, s)) for c, s in clients]
     await asyncio.sleep(0)
     started = time.perf_counter()
-    deadline = started + seconds if seconds else float("inf")
+    deadline = started + seconds
     go.set()
     await asyncio.gather(*tasks)
     tally.seconds = time.perf_counter() - started
