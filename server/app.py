@@ -80,7 +80,8 @@ ROUTES = [
 ]
 
 
-# Methods whose handlers write; a GET handler that writes says so with opt={"writes": True}
+# Methods whose handlers write. A GET handler that writes says so with opt={"writes": True};
+# a POST whose writes are single statements after slow work says opt={"writes": False}
 WRITING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -94,7 +95,7 @@ async def provide_db(request: Request, state: State) -> AsyncIterator[Session]:
     stalled SQLite for the pool's 30 s timeout. An async generator's cleanup runs on the
     loop, at once; closing ends a read transaction (a rollback) or nothing after a commit.
     """
-    writes = request.method in WRITING_METHODS or request.route_handler.opt.get("writes", False)
+    writes = request.route_handler.opt.get("writes", request.method in WRITING_METHODS)
     if not writes:
         with state.sessionmaker() as db:
             yield db

@@ -10,16 +10,17 @@ pool once deadlocked for its 30 s timeout at about 20 concurrent requests on SQL
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bench import load
 from bench.live import LiveApp, separate_database
 from bench.sync_push import fresh_database, reset
-from server.db import make_engine
-from server.models import Entry
+from server.db import make_engine, make_sessionmaker, writing
+from server.models import ChangeCounter, Entry
 from tests.conftest import rooms_of_students_of
 
 REQUESTS_EACH = 5
@@ -77,3 +78,57 @@ def test_concurrent_pages_pulls_and_pushes_all_answer_without_error(
     pushed = pushers * REQUESTS_EACH * load.PUSH_BATCH
     assert len(tally.acknowledged) == pushed
     assert entries_of_room(live_url, rooms) == before + pushed
+
+
+def test_two_writers_that_read_first_both_commit_one_after_the_other(live_url):
+    """What a push does: in a savepoint, read, then take a change number. Begun DEFERRED on
+    SQLite (the savepoint opened the transaction), the first writer's UPDATE failed with
+    "database is locked" once the second had committed in between; begun IMMEDIATE, the
+    second waits for the first (PostgreSQL: both commit either way)."""
+    engine = make_engine(live_url)
+    writers = make_sessionmaker(writing(engine))
+    first_read, second_done = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def take_a_number(db) -> None:
+        db.execute(
+            update(ChangeCounter).where(ChangeCounter.id == 1).values(value=ChangeCounter.value + 1)
+        )
+
+    def first() -> None:
+        try:
+            with writers() as db:
+                with db.begin_nested():
+                    db.get(ChangeCounter, 1)
+                    first_read.set()
+                    second_done.wait(timeout=1)  # SQLite: it cannot finish while this is open
+                    take_a_number(db)
+                db.commit()
+        except BaseException as exc:
+            failures.append(exc)
+            first_read.set()
+
+    def second() -> None:
+        try:
+            first_read.wait(timeout=10)
+            with writers() as db:
+                with db.begin_nested():
+                    db.get(ChangeCounter, 1)
+                    take_a_number(db)
+                db.commit()
+            second_done.set()
+        except BaseException as exc:
+            failures.append(exc)
+
+    with writers() as db:
+        before = db.get(ChangeCounter, 1).value
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    with writers() as db:
+        after = db.get(ChangeCounter, 1).value
+    engine.dispose()
+    assert failures == []
+    assert after == before + 2
