@@ -27,7 +27,7 @@ from server.models import Entry, EntryRevision
 from tests.conftest import rooms_of_students_of
 
 PUSHERS = 20
-KILL_AFTER_ACKNOWLEDGED = 300  # entries answered "applied" before the kill
+KILL_AFTER_ACKNOWLEDGED = 200  # entries answered "applied" before the kill
 PUSH_BOUND_S = 60
 RESEND_BATCH = 50
 

@@ -23,7 +23,7 @@ from server.db import make_engine, make_sessionmaker, writing
 from server.models import ChangeCounter, Entry
 from tests.conftest import rooms_of_students_of
 
-REQUESTS_EACH = 5
+REQUESTS_EACH = 3
 RUN_BOUND_S = 60  # stops a stalled run; a healthy one takes a few seconds
 
 
