@@ -21,7 +21,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy.orm import Session
 
 from server import auth, clock, errors
-from server.db import WORKER_THREADS, make_engine, make_sessionmaker, writing
+from server.db import APP_POOL, WORKER_THREADS, make_engine, make_sessionmaker, writing
 from server.kinds import RECORD_KINDS
 from server.models import ROLE_LABELS
 from server.routes import (
@@ -127,7 +127,7 @@ def _templates() -> TemplateConfig:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, **APP_POOL)
     csrf_secret = hashlib.sha256(f"csrf:{settings.secret_keys[0]}".encode()).hexdigest()
 
     def start_worker_threads(app: Litestar) -> None:

@@ -26,13 +26,19 @@ POOL_OVERFLOW = 4
 WRITES = "xuegong_writes"
 
 
-def make_engine(url: str) -> Engine:
-    """The app's engine; on SQLite, transactions begin DEFERRED unless `writing(engine)`."""
-    pool = {"pool_size": WORKER_THREADS, "max_overflow": POOL_OVERFLOW}
+# The app's pool (create_app); scripts, the CLI and tests keep the defaults below
+APP_POOL = {"pool_size": WORKER_THREADS, "max_overflow": POOL_OVERFLOW}
+
+
+def make_engine(url: str, **pool: int) -> Engine:
+    """An engine; on SQLite, pysqlite begins transactions unless `writing(engine)` (below).
+
+    `pool` (pool_size, max_overflow): the app passes APP_POOL — on PostgreSQL 12 connections
+    a process, so several processes stay under the default max_connections (100)."""
     if not url.startswith("sqlite"):
-        # PostgreSQL: 12 connections a process, so several processes stay under the default
-        # max_connections (100)
-        return create_engine(url, pool_pre_ping=True, **pool)
+        return create_engine(
+            url, pool_pre_ping=True, **({"pool_size": 10, "max_overflow": 20} | pool)
+        )
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
