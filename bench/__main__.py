@@ -7,7 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from bench import my_week, sync_push
+from bench import concurrency, load, my_week, sync_push
 
 DOC = Path(__file__).parent.parent / "docs" / "performance.md"
 # make bench rewrites only what lies between these two lines
@@ -23,13 +23,24 @@ def main() -> int:
 
     if ensure_postgres(postgres) != 0:
         postgres = None
+    load_before = os.getloadavg()[0]
     rows = sync_push.run(postgres)
-    weeks = my_week.run(postgres)
+    weeks, loads = [], []
+    targets = [("SQLite", f"sqlite:////tmp/xuegong-bench-college-{os.getpid()}.sqlite3")]
+    if postgres:
+        targets.append(("PostgreSQL", postgres))
+    for name, url in targets:  # the college is loaded once per database, for both
+        entries, load_s = my_week.college_with_a_semester(url)
+        weeks += my_week.run(name, url, entries, load_s)
+        loads += concurrency.run(name, url)
+        sync_push.reset(url)
     rates = {(db, label): rate for db, label, rate in rows}
     pouch = rates.get(("memory", "pouchdb-server _bulk_docs"))
     lines = [
         f"Measured by `make bench` on {date.today().isoformat()}, on this project's machine"
-        f" ({os.cpu_count()} cores), in one run.",
+        f" ({os.cpu_count()} cores), in one run; load average {load_before:.1f} at the start"
+        f" and {os.getloadavg()[0]:.1f} at the end (other work on the machine slows every"
+        " figure).",
         "Figures are entries per second; compare the ratios, not the absolute numbers.",
         "",
         "| database | app `/sync/push` | raw core insert | app / raw | app / pouchdb-server |",
@@ -59,6 +70,21 @@ def main() -> int:
     for db, path, median, p90, entries, load_s in weeks:
         lines.append(
             f"| {db} | `{path}` | {median:.1f} ms | {p90:.1f} ms | {entries:,} | {load_s:.1f} s |"
+        )
+    lines += [
+        "",
+        f"Many phones at once on one app process, on the same college: {concurrency.READERS}"
+        f" clients for {concurrency.SECONDS} s on `/` and on `/sync/pull` (first page, 200"
+        f" entries), {concurrency.PUSHERS} pushers on `/sync/push` ({load.PUSH_BATCH} new dorm"
+        " visits a push, each pusher its own counselor and device); target: 0 errors:",
+        "",
+        "| database | requests on | clients | requests/s | p50 | p99 | errors |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for db, what, clients, tally in loads:
+        lines.append(
+            f"| {db} | {what} | {clients} | {tally.rate():,.0f} | {tally.percentile(50):.0f} ms"
+            f" | {tally.percentile(99):.0f} ms | {tally.error_count} |"
         )
     write_figures("\n".join(lines))
     print(f"wrote the figures into {DOC}")

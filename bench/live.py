@@ -37,7 +37,10 @@ def wait_for(url: str, seconds: float = 30) -> None:
 
 
 class LiveApp:
-    def __init__(self, database_url: str):
+    """`python -m uvicorn` serving the app on a free port; `log` (a path) takes its output."""
+
+    def __init__(self, database_url: str, log: str | None = None):
+        self.log = log
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -53,6 +56,11 @@ class LiveApp:
         )
 
     def __enter__(self) -> LiveApp:
+        self.start()
+        return self
+
+    def start(self) -> None:
+        output = open(self.log, "ab") if self.log else None  # noqa: SIM115 (the child keeps it)
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -68,13 +76,26 @@ class LiveApp:
                 "warning",
             ],
             env=self.env,
+            stdout=output,
+            stderr=output,
         )
+        if output:
+            output.close()
         wait_for(f"{self.base}/healthz")
-        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush, no cleanup — a power cut for the process."""
+        self.process.kill()
+        self.process.wait(timeout=10)
 
     def __exit__(self, *exc) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # stuck (a stalled pool): do not leave it behind
+                self.kill()
+                raise
 
     def log_in(self, username: str) -> None:
         page = self.opener.open(f"{self.base}/login").read().decode()
@@ -94,3 +115,20 @@ class LiveApp:
             headers={"Content-Type": "application/json"},
         )
         return json.loads(self.opener.open(request).read())
+
+
+def separate_database(test_url: str, folder) -> str:
+    """A database of its own next to the test run's, for tests that push many entries: on
+    PostgreSQL the test database's name + `_load` (created when missing), else a file in
+    `folder`. Empty (no schema) until the caller fills it."""
+    if test_url.startswith("postgresql"):
+        from sqlalchemy.engine import make_url
+
+        from tests.postgres import main as ensure_postgres
+
+        url = make_url(test_url)
+        url = url.set(database=f"{url.database}_load").render_as_string(hide_password=False)
+        if ensure_postgres(url) != 0:
+            raise RuntimeError(f"cannot create {url}")
+        return url
+    return f"sqlite:///{folder}/load.sqlite3"

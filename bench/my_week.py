@@ -6,7 +6,6 @@ Reports the median and 90th percentile of the page's answer time, in millisecond
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 
@@ -45,20 +44,15 @@ def answer_times(url: str, path: str) -> list[float]:
     return times
 
 
-def run(postgres_url: str | None) -> list[tuple[str, str, float, float, int, float]]:
-    """(database, page, median ms, p90 ms, entries, load seconds) per database and page."""
+def run(name: str, url: str, entries: int, load_s: float) -> list[tuple]:
+    """(database, page, median ms, p90 ms, entries, load seconds) per page, on a loaded
+    college (`college_with_a_semester`)."""
     rows = []
-    targets = [("SQLite", f"sqlite:////tmp/xuegong-bench-week-{os.getpid()}.sqlite3")]
-    if postgres_url:
-        targets.append(("PostgreSQL", postgres_url))
-    for name, url in targets:
-        entries, load_s = college_with_a_semester(url)
-        for path in PAGES:
-            times = answer_times(url, path)
-            median = statistics.median(times)
-            p90 = statistics.quantiles(times, n=10)[-1]
-            rows.append((name, path, median, p90, entries, load_s))
-            print(f"{name:10} {path:6} median {median:6.1f} ms  p90 {p90:6.1f} ms "
-                  f"({entries} entries, loaded in {load_s:.1f} s)", flush=True)  # fmt: skip
-        reset(url)
+    for path in PAGES:
+        times = answer_times(url, path)
+        median = statistics.median(times)
+        p90 = statistics.quantiles(times, n=10)[-1]
+        rows.append((name, path, median, p90, entries, load_s))
+        print(f"{name:10} {path:6} median {median:6.1f} ms  p90 {p90:6.1f} ms "
+              f"({entries} entries, loaded in {load_s:.1f} s)", flush=True)  # fmt: skip
     return rows

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -18,7 +21,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy.orm import Session
 
 from server import auth, clock, errors
-from server.db import make_engine, make_sessionmaker
+from server.db import APP_POOL, WORKER_THREADS, make_engine, make_sessionmaker, writing
 from server.kinds import RECORD_KINDS
 from server.models import ROLE_LABELS
 from server.routes import (
@@ -77,10 +80,33 @@ ROUTES = [
 ]
 
 
-def provide_db(state: State) -> Iterator[Session]:
-    # handlers that write commit themselves, in their worker thread; this only closes
-    with state.sessionmaker() as db:
-        yield db
+# Methods whose handlers write. A GET handler that writes says so with opt={"writes": True};
+# a POST whose writes are single statements after slow work says opt={"writes": False}
+WRITING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def provide_db(request: Request, state: State) -> AsyncIterator[Session]:
+    """The request's session, closed on the event loop as soon as the response is built.
+
+    Handlers run in the worker threads (db.WORKER_THREADS); those that write commit there.
+    Litestar runs the cleanup of a *sync* generator dependency in that same thread pool,
+    queued behind handlers that may be waiting for a pooled connection — connections that
+    were held by the very requests whose cleanup waited in the queue: 32 concurrent pages
+    stalled SQLite for the pool's 30 s timeout. An async generator's cleanup runs on the
+    loop, at once; closing ends a read transaction (a rollback) or nothing after a commit.
+    """
+    writes = request.route_handler.opt.get("writes", request.method in WRITING_METHODS)
+    if not writes:
+        with state.sessionmaker() as db:
+            yield db
+        return
+    # SQLite lets one writer in at a time: writing requests of this process wait their turn
+    # here, in order and without holding a worker thread, rather than in SQLite's busy loop
+    # (which sleeps up to 100 ms between tries and lets a waiter starve); other processes
+    # and the CLI still queue on BEGIN IMMEDIATE and the busy timeout (server/db.py)
+    async with state.writers or contextlib.nullcontext():
+        with state.write_sessionmaker() as db:
+            yield db
 
 
 def provide_settings(state: State) -> Settings:
@@ -101,8 +127,17 @@ def _templates() -> TemplateConfig:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, **APP_POOL)
     csrf_secret = hashlib.sha256(f"csrf:{settings.secret_keys[0]}".encode()).hexdigest()
+
+    def start_worker_threads(app: Litestar) -> None:
+        # sync handlers (Litestar's sync_to_thread) and the user lookup run in the loop's
+        # default executor: give it as many threads as the pool has connections
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="xuegong-worker")
+        )
+        # one per event loop (a test client runs its own loop)
+        app.state.writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     def dispose_engine() -> None:
         engine.dispose()
@@ -119,7 +154,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         state=State(
-            {"settings": settings, "engine": engine, "sessionmaker": make_sessionmaker(engine)}
+            {
+                "settings": settings,
+                "engine": engine,
+                "sessionmaker": make_sessionmaker(engine),  # for reads
+                "write_sessionmaker": make_sessionmaker(writing(engine)),
+                "writers": None,  # the SQLite writers' turn, set at start-up
+            }
         ),
         on_app_init=[auth.session_auth(settings).on_app_init],
         csrf_config=CSRFConfig(
@@ -132,6 +173,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # only Litestar's own logger: the root logger stays the server's (uvicorn) or the
         # test runner's, so other libraries' logs are not sent to a stream that has closed
         logging_config=LoggingConfig(configure_root_logger=False),
+        on_startup=[start_worker_threads],
         on_shutdown=[dispose_engine],
         debug=settings.debug,
     )

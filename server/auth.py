@@ -11,9 +11,9 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
@@ -102,8 +102,9 @@ def _load_user(sessionmaker, data: dict[str, Any]) -> User | None:
 async def retrieve_user(session: dict[str, Any], connection: ASGIConnection) -> User | None:
     if "uid" not in session:
         return None
-    # a database read: keep it off the event loop
-    return await anyio.to_thread.run_sync(_load_user, connection.app.state.sessionmaker, session)
+    # a database read: off the event loop, in the same worker threads as the handlers (the
+    # pool is sized to them), with a session of its own that is closed before the handler runs
+    return await sync_to_thread(_load_user, connection.app.state.sessionmaker, session)
 
 
 def session_auth(settings: Settings) -> SessionAuth:

@@ -14,27 +14,64 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-SQLITE_BUSY_TIMEOUT_MS = 10_000  # writers queue behind each other instead of failing at once
+SQLITE_BUSY_TIMEOUT_MS = 10_000  # a writer waits this long for the write lock before failing
+# Threads that run the request handlers (and the user lookup of each request); the app sets
+# them as its event loop's default executor. Each holds at most one pooled connection at a
+# time, so a pool of this size never makes a running handler wait for a stopped one.
+WORKER_THREADS = 8
+# Connections beyond WORKER_THREADS: the requests whose handler has returned but whose response
+# the event loop is still building hold theirs until their session closes there.
+POOL_OVERFLOW = 4
+# Execution option of a connection that writes: on SQLite its transactions begin IMMEDIATE
+WRITES = "xuegong_writes"
 
 
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+# The app's pool (create_app); scripts, the CLI and tests keep the defaults below
+APP_POOL = {"pool_size": WORKER_THREADS, "max_overflow": POOL_OVERFLOW}
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):
-            # WAL lets readers go on while one writer writes; foreign keys are off by default
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cur.close()
 
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+def make_engine(url: str, **pool: int) -> Engine:
+    """An engine; on SQLite, pysqlite begins transactions unless `writing(engine)` (below).
+
+    `pool` (pool_size, max_overflow): the app passes APP_POOL — on PostgreSQL 12 connections
+    a process, so several processes stay under the default max_connections (100)."""
+    if not url.startswith("sqlite"):
+        return create_engine(
+            url, pool_pre_ping=True, **({"pool_size": 10, "max_overflow": 20} | pool)
+        )
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **pool)
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn, _record):
+        # WAL lets readers go on while one writer writes; foreign keys are off by default
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(conn):
+        # A transaction that writes takes the write lock at its start, waiting up to the busy
+        # timeout behind the current writer. Left to pysqlite, it would begin DEFERRED just
+        # before its first write, and a transaction that has read fails at once with
+        # "database is locked" when another writer committed in between (SQLite cannot move
+        # its snapshot forward), whatever the busy timeout. Other connections keep pysqlite's
+        # handling: each read on its own (in WAL mode it never waits for a writer), a DEFERRED
+        # BEGIN before a write. pysqlite sees the open transaction and commits it.
+        if conn.get_execution_options().get(WRITES, False):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def writing(engine: Engine) -> Engine:
+    """The same engine and pool, for sessions that write: on SQLite their transactions begin
+    IMMEDIATE, so concurrent writers queue for the lock instead of failing."""
+    return engine.execution_options(**{WRITES: True})
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

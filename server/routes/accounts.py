@@ -21,7 +21,9 @@ def login_page(request: Request, next: str = "") -> Template:
     return _login_template(request, next)
 
 
-@post("/login", name="login_submit", status_code=303, sync_to_thread=True)
+# not a writer of server/app.py's kind: its writes are single statements after the password
+# check, which must not hold SQLite's write lock (or the writers' turn) while argon2 runs
+@post("/login", name="login_submit", status_code=303, sync_to_thread=True, opt={"writes": False})
 def login_submit(
     request: Request, db: Session, settings: Settings, data: Form
 ) -> Template | Redirect:
