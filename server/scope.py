@@ -37,6 +37,7 @@ from server.models import (
     DutyShift,
     Entry,
     Escalation,
+    Guardian,
     Role,
     Room,
     SchoolClass,
@@ -185,6 +186,16 @@ STUDENT_UPKEEP = {
     "contact_grade": ("counselor",),  # §2.5.4: the counselor grades how often parents hear
     "guardians": ("counselor", "class_teacher"),
 }
+
+
+def guardian_to_keep(db: Session, user: User, guardian_id: int) -> Guardian:
+    """A guardian whose details this user may change: those of a student whose guardians they
+    keep (STUDENT_UPKEEP["guardians"]); 404 when missing."""
+    guardian = db.get(Guardian, guardian_id)
+    if guardian is None:
+        raise NotFoundException("找不到这位家长。")
+    student_to_keep(db, user, guardian.student_id, "guardians")
+    return guardian
 
 
 def student_to_keep(db: Session, user: User, student_id: int, what: str) -> Student:

@@ -247,8 +247,8 @@ def add_guardian(
 def save_guardian(
     request: Request[User, dict, object], db: Session, guardian_id: int, data: Form
 ) -> Template | Redirect:
-    guardian = _guardian(db, guardian_id)
-    student = scope.student_to_keep(db, request.user, guardian.student_id, "guardians")
+    guardian = scope.guardian_to_keep(db, request.user, guardian_id)
+    student = db.get(Student, guardian.student_id)
     return _student_change(request, db, student,
                            lambda: _keep_guardian(db, student, guardian, data))  # fmt: skip
 
@@ -257,8 +257,8 @@ def save_guardian(
 def remove_guardian(
     request: Request[User, dict, object], db: Session, guardian_id: int
 ) -> Template | Redirect:
-    guardian = _guardian(db, guardian_id)
-    student = scope.student_to_keep(db, request.user, guardian.student_id, "guardians")
+    guardian = scope.guardian_to_keep(db, request.user, guardian_id)
+    student = db.get(Student, guardian.student_id)
     return _student_change(request, db, student, lambda: db.delete(guardian))
 
 
@@ -334,13 +334,6 @@ def _student_page(db: Session, user: User, student: Student, *, error: str = "",
         },
         status_code=status,
     )
-
-
-def _guardian(db: Session, guardian_id: int) -> Guardian:
-    guardian = db.get(Guardian, guardian_id)
-    if guardian is None:
-        raise NotFoundException("找不到这位家长。")
-    return guardian
 
 
 def _id(value: object) -> int | None:
