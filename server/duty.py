@@ -22,7 +22,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from server import clock
+from server import clock, params
 from server.dorm_visits import KIND as DORM_VISIT
 from server.models import (
     DutyShift,
@@ -93,10 +93,7 @@ def period_dates(start: date, end: date) -> list[date]:
 
 
 def parse_date(text: str) -> date:
-    try:
-        return date.fromisoformat(str(text).strip())
-    except ValueError:
-        raise RosterError(f"无法识别的日期：{text}（应为 2026-12-01 这样的格式）") from None
+    return params.parse_date(text, error=RosterError)
 
 
 # ---------------------------------------------------------------- rotation and problems

@@ -22,7 +22,7 @@ from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from server import clock, scope
+from server import clock, params, scope
 from server.entries import MAX_TEXT_CHARS, Kind
 from server.kinds import KINDS
 from server.models import (
@@ -52,10 +52,7 @@ class PeriodError(ClientException):
 
 
 def parse_day(text: str, *, label: str = "日期") -> date:
-    try:
-        return date.fromisoformat(str(text).strip())
-    except ValueError:
-        raise PeriodError(f"无法识别的{label}：{text}（应为 2026-12-01 这样的格式）") from None
+    return params.parse_date(text, label, error=PeriodError)
 
 
 def export_period(start: str, end: str, today: date) -> tuple[date, date]:
