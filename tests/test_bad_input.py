@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from server.clock import today
 from server.models import ClassCourse, SchoolClass, StaffLeave, WeekReview
-from server.scope import today
 from tests.conftest import csrf_token, form_csrf, log_in, user_named
 
 PG_INT = 2**31  # one past PostgreSQL INTEGER
