@@ -34,9 +34,11 @@ MIN_DATE = date(2000, 1, 1)
 MAX_DATE = date(2099, 12, 31)
 MAX_JSON_DEPTH = 32  # a sync push nests about 6 deep; msgspec recurses without a limit
 
-# Path and query parameters (Litestar validates these and answers 400 when out of range)
-Id = Annotated[int, Parameter(ge=1, le=MAX_INT32)]
-OptionalId = Annotated[int | None, Parameter(ge=1, le=MAX_INT32)]
+# Path and query parameters (Litestar validates these and answers 400 when out of range).
+# 0 is let through: no row has it, so it is the handler's 404 after its permission check
+# (tests/test_authorization.py asks for /…/0 and expects 403 or 404 in that order).
+Id = Annotated[int, Parameter(ge=0, le=MAX_INT32)]
+OptionalId = Annotated[int | None, Parameter(ge=0, le=MAX_INT32)]
 ChangeNo = Annotated[int, Parameter(ge=0, le=MAX_INT64)]
 
 _DIGITS = re.compile(r"[0-9]{1,10}")  # ASCII only: "²".isdigit() and int("٣") are true/3
