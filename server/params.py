@@ -32,7 +32,9 @@ MAX_INT32 = 2**31 - 1  # PostgreSQL INTEGER: every id column, revisions
 MAX_INT64 = 2**63 - 1  # BIGINT: change numbers (entries.seq), mutation numbers
 MIN_DATE = date(2000, 1, 1)
 MAX_DATE = date(2099, 12, 31)
-MAX_JSON_DEPTH = 32  # a sync push nests about 6 deep; msgspec recurses without a limit
+MAX_JSON_DEPTH = 200  # far below where msgspec's recursion fails (~1,000); each kind refuses
+# nesting deeper than entries.MAX_NESTING in its own mutation, so a push is refused whole only
+# when it could not be decoded at all
 
 # Path and query parameters (Litestar validates these and answers 400 when out of range).
 # 0 is let through: no row has it, so it is the handler's 404 after its permission check
