@@ -30,17 +30,17 @@ run: setup ## migrate, load demo data when empty, serve on http://$(HOST):$(PORT
 	$(VENV)/bin/xuegong demo --size small --weeks 4 --if-empty
 	$(VENV)/bin/xuegong run
 
-test: setup lint test-sqlite test-postgres ## the whole suite on SQLite, then on PostgreSQL
+test: setup lint test-sqlite test-postgres ## every test on SQLite (browser too), then on PostgreSQL
 
 lint: setup ## ruff
 	$(VENV)/bin/ruff check server tests bench
 
-test-sqlite: setup
+test-sqlite: setup ## every test on SQLite, the browser suite included (it runs once, here)
 	$(PY) -m pytest -q
 
-test-postgres: setup ## the whole suite on PostgreSQL (skipped, saying why, when it is unreachable outside CI)
+test-postgres: setup ## the suite but the browser tests on PostgreSQL (skipped, saying why, when unreachable outside CI)
 	@if $(PY) -m tests.postgres "$(TEST_POSTGRES_URL)"; then \
-		XUEGONG_TEST_DATABASE_URL="$(TEST_POSTGRES_URL)" $(PY) -m pytest -q; \
+		XUEGONG_TEST_DATABASE_URL="$(TEST_POSTGRES_URL)" $(PY) -m pytest -q -m "not browser"; \
 	else \
 		test -z "$$CI$$XUEGONG_REQUIRE_POSTGRES" || { echo "PostgreSQL is required here"; exit 1; }; \
 	fi

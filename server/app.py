@@ -20,7 +20,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.orm import Session
 
-from server import auth, clock, errors
+from server import auth, clock, errors, params
 from server.db import APP_POOL, WORKER_THREADS, make_engine, make_sessionmaker, writing
 from server.kinds import RECORD_KINDS
 from server.models import ROLE_LABELS
@@ -169,6 +169,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=_templates(),
         plugins=[HTMXPlugin()],
         exception_handlers=errors.HANDLERS,
+        before_request=params.screen_request,
         openapi_config=OpenAPIConfig(title="学工随行 API", version="1", path="/schema"),
         # only Litestar's own logger: the root logger stays the server's (uvicorn) or the
         # test runner's, so other libraries' logs are not sent to a stream that has closed

@@ -8,6 +8,7 @@ in the database, so several app processes enforce one limit.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
-from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
 from litestar.security.session_auth import SessionAuth
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, joinedload
@@ -107,12 +108,31 @@ async def retrieve_user(session: dict[str, Any], connection: ASGIConnection) -> 
     return await sync_to_thread(_load_user, connection.app.state.sessionmaker, session)
 
 
+class _TolerantCookieBackend(ClientSideSessionBackend):
+    """A tampered or garbage session cookie is no session (logged out), never a 500:
+    Litestar's backend reads the cookie's clear-text expiry before checking the tag, and
+    raises on bad JSON or a missing or wrongly typed `expires_at`."""
+
+    def load_data(self, data: list[bytes]) -> dict[str, Any]:
+        try:
+            return super().load_data(data)
+        except Exception:
+            return {}
+
+
+@dataclass
+class _SessionCookieConfig(CookieBackendConfig):
+    _backend_class: type[ClientSideSessionBackend] = field(
+        default=_TolerantCookieBackend, init=False
+    )
+
+
 def session_auth(settings: Settings) -> SessionAuth:
     # AES-GCM needs a 32-byte key: derive it from the newest secret key
     secret = hashlib.sha256(f"session:{settings.secret_keys[0]}".encode()).digest()
     return SessionAuth[User, Any](
         retrieve_user_handler=retrieve_user,
-        session_backend_config=CookieBackendConfig(
+        session_backend_config=_SessionCookieConfig(
             secret=secret,
             max_age=SESSION_MAX_AGE_SECONDS,
             secure=settings.secure_cookies,

@@ -103,9 +103,7 @@ def _libpq(database_url: str) -> str:
 
 def _run(command: list[str]) -> None:
     if shutil.which(command[0]) is None:
-        raise BackupError(
-            f"{command[0]} is not installed (Debian: apt-get install postgresql-client)"
-        )
+        raise BackupError(f"{command[0]} is not installed (Debian: apt-get install postgresql-client)")
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BackupError(f"{command[0]} failed: {done.stderr.strip()[-500:]}")

@@ -22,7 +22,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from server import clock
+from server import clock, params, xlsx
 from server.dorm_visits import KIND as DORM_VISIT
 from server.models import (
     DutyShift,
@@ -93,10 +93,7 @@ def period_dates(start: date, end: date) -> list[date]:
 
 
 def parse_date(text: str) -> date:
-    try:
-        return date.fromisoformat(str(text).strip())
-    except ValueError:
-        raise RosterError(f"无法识别的日期：{text}（应为 2026-12-01 这样的格式）") from None
+    return params.parse_date(text, error=RosterError)
 
 
 # ---------------------------------------------------------------- rotation and problems
@@ -372,16 +369,18 @@ def roster_workbook(title: str, start: date, end: date, shifts: Sequence[DutyShi
     book = Workbook()
     sheet = book.active
     sheet.title = "值班表"
-    sheet.append([f"{title} 值班表（{start:%Y年%m月%d日}—{end:%Y年%m月%d日}）"])
+    xlsx.append(sheet, [f"{title} 值班表（{start:%Y年%m月%d日}—{end:%Y年%m月%d日}）"])
     sheet.merge_cells("A1:D1")
     sheet["A1"].font = Font(bold=True, size=14)
     sheet["A1"].alignment = Alignment(horizontal="center")
-    sheet.append(["日期", "星期", *(f"{slot.label[0]}（{slot.label}）" for slot in SLOTS)])
+    xlsx.append(sheet, ["日期", "星期", *(f"{slot.label[0]}（{slot.label}）" for slot in SLOTS)])
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     thin = Side(style="thin")
     for day in period_dates(start, end):
-        sheet.append([day, clock.weekday_name(day), *("\n".join(cells[day, s]) for s in SLOTS)])
+        xlsx.append(
+            sheet, [day, clock.weekday_name(day), *("\n".join(cells[day, s]) for s in SLOTS)]
+        )
         row = sheet.max_row
         sheet.cell(row, 1).number_format = "yyyy-mm-dd"
         lines = max(1, *(len(cells[day, s]) for s in SLOTS))

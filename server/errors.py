@@ -18,6 +18,7 @@ from litestar.exceptions import (
 )
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DataError
 
 from server.doors import BadLabel
 
@@ -84,13 +85,38 @@ def bad_label(request: Request, exc: BadLabel) -> Response:
 
 
 def validation(request: Request, exc: ValidationException) -> Response:
-    return page(request, 400, _message(exc, "提交的内容格式不正确，请检查后重试。"))
+    return page(request, 400, _message(exc, _invalid_parameters(exc)))
+
+
+def _invalid_parameters(exc: ValidationException) -> str:
+    """Litestar lists the parameters that failed (`extra`): name them, in Chinese."""
+    names = [
+        str(item["key"])
+        for item in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(item, dict) and item.get("key") and item.get("source") != "body"
+    ]
+    if names:
+        shown = "、".join(f"“{n}”" for n in dict.fromkeys(names))
+        return f"地址中的参数{shown}不正确或超出范围（编号应为正整数，日期如 2026-12-01）。"
+    return "提交的内容格式不正确，请检查后重试。"
 
 
 def http_error(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code >= 500:  # Litestar's own 500s (a misconfiguration) are bugs: log them
+        return server_error(request, exc)
     return page(
         request, exc.status_code, _message(exc, TITLES.get(exc.status_code, "请求无法完成。"))
     )
+
+
+def out_of_range(request: Request, exc: Exception) -> Response:
+    """A number or date beyond what Python's dates or the database column can hold.
+
+    Parameters are bounded where they come in (server/params.py); this is the net under
+    that, so a value nobody thought of is still the client's mistake and not a 500. Logged,
+    because it means a bound is missing somewhere."""
+    log.warning("out of range on %s %s: %s", request.method, request.url.path, exc)
+    return page(request, 400, "数字或日期超出了可以处理的范围，请检查后重试。")
 
 
 def server_error(request: Request, exc: Exception) -> Response:
@@ -107,5 +133,7 @@ HANDLERS = {
     BadLabel: bad_label,
     ValidationException: validation,
     HTTPException: http_error,
+    OverflowError: out_of_range,  # date arithmetic near 9999-12-31; SQLite's 64-bit ints
+    DataError: out_of_range,  # PostgreSQL: a number beyond the column, NUL in text
     Exception: server_error,
 }

@@ -76,9 +76,7 @@ def save(
     """Create or change a semester after checking it; raises SemesterError."""
     name = name.strip()
     if not name or len(name) > MAX_NAME_CHARS:
-        raise SemesterError(
-            f"请填写学期名称（{MAX_NAME_CHARS} 字以内），例如“2026-2027学年第一学期”。"
-        )
+        raise SemesterError(f"请填写学期名称（{MAX_NAME_CHARS} 字以内），例如“2026-2027学年第一学期”。")
     first_day, last_day = _day(first, "第一天"), _day(last, "最后一天")
     if last_day < first_day:
         raise SemesterError("最后一天不能早于第一天。")

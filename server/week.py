@@ -62,9 +62,7 @@ def quota_roles(db: Session, user: User) -> list[Role]:
     given to someone else has no class-teacher targets), and to a counselor who covers a
     class without a class teacher (§1.10)."""
     roles = [Role.counselor] if user.has(Role.counselor) else []
-    teaches = user.has(Role.class_teacher) and _has_class(
-        db, SchoolClass.class_teacher_id == user.id
-    )
+    teaches = user.has(Role.class_teacher) and _has_class(db, SchoolClass.class_teacher_id == user.id)
     covers = user.has(Role.counselor) and _has_class(
         db, SchoolClass.counselor_id == user.id, SchoolClass.class_teacher_id.is_(None)
     )

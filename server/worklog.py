@@ -22,7 +22,7 @@ from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from server import clock, scope
+from server import clock, params, scope, xlsx
 from server.entries import MAX_TEXT_CHARS, Kind
 from server.kinds import KINDS
 from server.models import (
@@ -52,10 +52,7 @@ class PeriodError(ClientException):
 
 
 def parse_day(text: str, *, label: str = "日期") -> date:
-    try:
-        return date.fromisoformat(str(text).strip())
-    except ValueError:
-        raise PeriodError(f"无法识别的{label}：{text}（应为 2026-12-01 这样的格式）") from None
+    return params.parse_date(text, label, error=PeriodError)
 
 
 def export_period(start: str, end: str, today: date) -> tuple[date, date]:
@@ -418,14 +415,15 @@ def workbook(
     sheet.title = "工作记录"
     roles = "、".join(r.label for r in sorted(staff.roles))
     who = f"{staff.name}（{roles}）" if roles else staff.name
-    sheet.append([f"工作记录：{who}　{first:%Y-%m-%d} 至 {last:%Y-%m-%d}"])
+    xlsx.append(sheet, [f"工作记录：{who}　{first:%Y-%m-%d} 至 {last:%Y-%m-%d}"])
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(COLUMNS))
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([header for header, _ in COLUMNS])
+    xlsx.append(sheet, [header for header, _ in COLUMNS])
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for line in reversed(lines):
-        sheet.append(
+        xlsx.append(
+            sheet,
             [
                 line.day,
                 line.at.strftime("%H:%M"),
@@ -436,7 +434,7 @@ def workbook(
                 line.class_name,
                 line.entry.revision,
                 "是" if line.edited_after_review else "",
-            ]
+            ],
         )
         sheet.cell(sheet.max_row, 1).number_format = "yyyy-mm-dd"
         sheet.cell(sheet.max_row, 4).alignment = Alignment(wrap_text=True, vertical="top")
@@ -445,17 +443,18 @@ def workbook(
     sheet.freeze_panes = "A3"
 
     checks = book.create_sheet("检查")
-    checks.append(["周（星期一）", "检查人", "检查时间", "检查意见"])
+    xlsx.append(checks, ["周（星期一）", "检查人", "检查时间", "检查意见"])
     for cell in checks[1]:
         cell.font = Font(bold=True)
     for review in reviews:
-        checks.append(
+        xlsx.append(
+            checks,
             [
                 review.week_start,
                 review.reviewer.name,
                 clock.college_time(review.reviewed_at).strftime("%Y-%m-%d %H:%M"),
                 review.comment,
-            ]
+            ],
         )
         checks.cell(checks.max_row, 1).number_format = "yyyy-mm-dd"
     for letter, width in zip("ABCD", (14, 12, 18, 60), strict=True):

@@ -12,10 +12,11 @@ import os
 import re
 
 import pytest
+from argon2 import PasswordHasher
 from litestar.testing import TestClient
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
-from server import demo
+from server import auth, demo
 from server.app import create_app
 from server.db import make_engine, make_sessionmaker, upgrade
 from server.models import (
@@ -37,6 +38,12 @@ from server.settings import Settings
 
 TEST_SECRET = "test-secret-key-for-the-suite-0001"
 
+# argon2 at production cost is most of the suite's time (a login verifies a hash): tests use
+# the cheapest parameters argon2 allows, and the demo people's hashes are rewritten with them
+# after demo.load. test_auth.py checks PRODUCTION_HASHER, the hasher the app itself uses.
+PRODUCTION_HASHER = auth.hasher
+auth.hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
 
 def _reset_postgres(url: str) -> None:
     engine = make_engine(url)
@@ -56,6 +63,8 @@ def database_url(tmp_path_factory) -> str:
     upgrade(url)
     engine = make_engine(url)
     demo.load(engine, size="small", seed=1)
+    with engine.begin() as conn:  # the cheap test parameters for every demo person
+        conn.execute(update(User).values(password_hash=auth.hash_password(demo.DEMO_PASSWORD)))
     engine.dispose()
     return url
 
@@ -120,13 +129,28 @@ def log_in(client: TestClient, username: str, password: str = demo.DEMO_PASSWORD
     )
 
 
+_sessions: dict[tuple[str, int], list] = {}  # (username, session epoch) → cookies after login
+
+
 @pytest.fixture
-def login(client):
-    """login("counselor1") → the client, logged in as that demo person."""
+def login(client, sessionmaker):
+    """login("counselor1") → the client, logged in as that demo person.
+
+    Each person logs in once per run: their session and CSRF cookies are kept and put back
+    into the next test's client (the cookie is stateless, valid while the session epoch is
+    the same). Tests of the login itself use log_in()."""
 
     def _login(username: str) -> TestClient:
+        with sessionmaker() as db:
+            epoch = db.scalar(select(User.session_epoch).where(User.username == username))
+        key = (username, epoch)
+        if key in _sessions:
+            for cookie in _sessions[key]:
+                client.cookies.jar.set_cookie(cookie)
+            return client
         response = log_in(client, username)
         assert response.status_code == 303, response.text
+        _sessions[key] = [c for c in client.cookies.jar if c.name in ("xg_session", "csrftoken")]
         return client
 
     return _login

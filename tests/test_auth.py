@@ -109,3 +109,17 @@ def test_bumping_the_session_epoch_logs_out_every_phone(login, db):
 def test_pages_need_a_login(client):
     response = client.get("/records", follow_redirects=False)
     assert response.headers["location"] == "/login?next=%2Frecords"
+
+
+def test_the_app_hashes_passwords_at_production_cost():
+    """The suite swaps in the cheapest argon2 parameters (tests/conftest.py); the app's own
+    hasher stays at RFC 9106's low-memory profile: 64 MiB, three passes, four lanes."""
+    from argon2.profiles import RFC_9106_LOW_MEMORY
+
+    from tests.conftest import PRODUCTION_HASHER
+
+    production = (PRODUCTION_HASHER.time_cost, PRODUCTION_HASHER.memory_cost,
+                  PRODUCTION_HASHER.parallelism)  # fmt: skip
+    profile = RFC_9106_LOW_MEMORY
+    assert production == (profile.time_cost, profile.memory_cost, profile.parallelism)
+    assert "$m=65536,t=3,p=4$" in PRODUCTION_HASHER.hash("demo1234")

@@ -102,9 +102,9 @@ def test_the_office_sets_a_semester_and_a_counselor_may_not(client, db, login):
 
 
 def test_attendance_history_counts_from_the_recorded_first_day(login, db, this_semester):
-    school_class = (
-        db.query(SchoolClass).filter_by(class_teacher_id=user_named(db, "teacher1").id).first()
-    )
+    school_class = db.query(SchoolClass).filter_by(
+        class_teacher_id=user_named(db, "teacher1").id
+    ).first()
     page = login("teacher1").get(f"/classes/{school_class.id}/attendance")
     assert f"自 {this_semester.first_day.isoformat()} 起" in page.text
 

@@ -10,7 +10,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
-from server import auth
+from server import auth, params
 from server.settings import Settings
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -28,15 +28,14 @@ def login_submit(
     request: Request, db: Session, settings: Settings, data: Form
 ) -> Template | Redirect:
     address = request.client.host if request.client else "unknown"
-    next_path = data.get("next", "")
     try:
-        user = auth.check_login(
-            db, settings, data.get("username", ""), data.get("password", ""), address
-        )
+        next_path, username = params.one(data, "next"), params.one(data, "username")
+        password = params.one(data, "password")
+        user = auth.check_login(db, settings, username, password, address)
+    except params.BadInput as exc:
+        return _login_template(request, "", error=exc.detail, status=400)
     except auth.LoginRefused as exc:
-        return _login_template(
-            request, next_path, error=str(exc), username=data.get("username", ""), status=400
-        )
+        return _login_template(request, next_path, error=str(exc), username=username, status=400)
     request.set_session(auth.session_data(user))
     return Redirect(_safe_next(request, next_path), status_code=303)
 

@@ -20,8 +20,9 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import attendance, clock, scope, semesters
+from server import attendance, clock, params, scope, semesters
 from server.models import ClassCourse, Course, SchoolClass, User
+from server.params import Id
 from server.routes import forms
 from server.sync.ids import new_entry_id
 
@@ -37,7 +38,7 @@ def my_classes(request: Request[User, dict, object], db: Session) -> Template:
 
 
 @get("/classes/{class_id:int}/attendance/new", name="attendance_form", sync_to_thread=True)
-def attendance_form(request: Request[User, dict, object], db: Session, class_id: int) -> Template:
+def attendance_form(request: Request[User, dict, object], db: Session, class_id: Id) -> Template:
     return _form(db, scope.class_for(db, request.user, class_id, to_record=True))
 
 
@@ -67,9 +68,7 @@ def save_attendance(
 
 
 @get("/classes/{class_id:int}/attendance", name="attendance_history", sync_to_thread=True)
-def attendance_history(
-    request: Request[User, dict, object], db: Session, class_id: int
-) -> Template:
+def attendance_history(request: Request[User, dict, object], db: Session, class_id: Id) -> Template:
     school_class = scope.class_for(db, request.user, class_id)
     today = clock.today()
     rows = attendance.history(db, class_id, today)
@@ -97,7 +96,7 @@ def attendance_history(
 
 
 @get("/classes/{class_id:int}/course-roles", name="course_roles", sync_to_thread=True)
-def course_roles(request: Request[User, dict, object], db: Session, class_id: int) -> Template:
+def course_roles(request: Request[User, dict, object], db: Session, class_id: Id) -> Template:
     school_class = scope.class_for(db, request.user, class_id, to_record=True)
     roles = attendance.course_roles(db, class_id)
     students = {s.id: s for s in attendance.roster(db, class_id)}
@@ -119,7 +118,7 @@ def course_roles(request: Request[User, dict, object], db: Session, class_id: in
     sync_to_thread=True,
 )
 def course_roles_form(
-    request: Request[User, dict, object], db: Session, class_id: int, course_id: int
+    request: Request[User, dict, object], db: Session, class_id: Id, course_id: Id
 ) -> Template:
     school_class = scope.class_for(db, request.user, class_id, to_record=True)
     return Template(
@@ -139,19 +138,16 @@ def course_roles_form(
     sync_to_thread=True,
 )
 def save_course_roles(
-    request: Request[User, dict, object], db: Session, class_id: int, course_id: int, data: Form
+    request: Request[User, dict, object], db: Session, class_id: Id, course_id: Id, data: Form
 ) -> Redirect:
     scope.class_for(db, request.user, class_id, to_record=True)
     _course_of(db, class_id, course_id)
-    leaders = data.get("group_leaders") or []
-    leaders = [leaders] if isinstance(leaders, str) else leaders
-    representative = str(data.get("representative") or "")
     attendance.set_course_roles(
         db,
         class_id,
         course_id,
-        int(representative) if representative.isdigit() else None,
-        {int(s) for s in leaders if str(s).isdigit()},
+        params.form_id(data, "representative"),
+        set(params.form_ids(data, "group_leaders")),
     )
     db.commit()
     return Redirect(request.app.route_reverse("course_roles", class_id=class_id), status_code=303)

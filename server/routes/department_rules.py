@@ -13,9 +13,10 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import due, scope, week
+from server import due, params, scope, week
 from server.auth import requires_leader
 from server.models import ContactCadence, Department, User
+from server.params import OptionalId
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 MAX_WEEKLY_TARGET = 50
@@ -25,7 +26,7 @@ GRADES = {"special": "特殊", "key": "重点", "general": "一般"}
 
 @get("/department/rules", name="department_rules", guards=[requires_leader], sync_to_thread=True)
 def department_rules(
-    request: Request[User, dict, object], db: Session, department: int | None = None
+    request: Request[User, dict, object], db: Session, department: OptionalId = None
 ) -> Template:
     return _page(db, _department(db, request.user, department), request.user)
 
@@ -35,7 +36,7 @@ def save_rules(
     request: Request[User, dict, object], db: Session, data: Form
 ) -> Template | Redirect:
     """All or nothing: one bad field saves none of them and shows the page with the reason."""
-    dept = _department(db, request.user, _number(data.get("department_id")))
+    dept = _department(db, request.user, params.form_id(data, "department_id"))
     rows = week.department_rules(db, dept.id)
     try:
         targets = {
@@ -82,16 +83,12 @@ def _department(db: Session, user: User, wanted: int | None) -> Department:
     return scope.department_for(db, user, wanted, refusal="只能设置本系部的规则。")
 
 
-def _number(value: object) -> int | None:
-    return int(value) if isinstance(value, str) and value.strip().isdigit() else None
-
-
 def _field(data: dict, name: str, highest: int, label: str, *, lowest: int) -> int | None:
     """Blank: the college's value (None). Otherwise a whole number in range, or ValueError."""
-    raw = (data.get(name) or "").strip()
+    raw = params.one(data, name).strip()
     if not raw:
         return None
-    if not raw.isdigit() or not lowest <= int(raw) <= highest:
+    if not raw.isascii() or not raw.isdecimal() or not lowest <= int(raw) <= highest:
         raise ValueError(f"{label}应为 {lowest} 到 {highest} 之间的整数（留空则用学院标准）。")
     return int(raw)
 

@@ -9,7 +9,7 @@ from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import clock, scope, week
+from server import clock, params, scope, week
 from server.auth import requires_leader
 from server.models import Role, User, UserRole
 
@@ -20,7 +20,7 @@ def department_week(
 ) -> Template:
     """Each counselor and class teacher of the department, their week against the quotas."""
     user = request.user
-    monday = clock.monday_of(day or clock.today())
+    monday = clock.monday_of(params.check_date(day) if day else clock.today())
     staff = (
         select(User)
         .join(UserRole)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from server import doors, dorm_visits, scope
 from server.models import Room, User
+from server.params import Id
 from server.routes import forms
 from server.settings import Settings
 from server.sync.ids import new_entry_id
@@ -34,7 +35,7 @@ def door(
 
 
 @get("/rooms/{room_id:int}/visit", name="visit_form", sync_to_thread=True)
-def visit_form(request: Request[User, dict, object], db: Session, room_id: int) -> Template:
+def visit_form(request: Request[User, dict, object], db: Session, room_id: Id) -> Template:
     return _form(db, scope.room_for(db, request.user, room_id))
 
 

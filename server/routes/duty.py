@@ -20,9 +20,10 @@ from litestar.response import Redirect, Template
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from server import clock, duty, scope, swaps
+from server import clock, duty, params, scope, swaps
 from server.auth import requires_leader
 from server.models import DutyShift, Role, SwapRequest, SwapStatus, User
+from server.params import Id
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 MY_SHIFTS_DAYS = 28  # "my shifts" looks four weeks ahead
@@ -109,22 +110,22 @@ def roster_xlsx(
 
 
 @get("/duty/shifts/{shift_id:int}/swap", name="duty_swap_form", sync_to_thread=True)
-def swap_form(request: Request[User, dict, object], db: Session, shift_id: int) -> Template:
+def swap_form(request: Request[User, dict, object], db: Session, shift_id: Id) -> Template:
     shift = scope.shift_for(db, request.user, shift_id)
     return _swap_form(db, request.user, shift)
 
 
 @post("/duty/swaps", name="duty_swap_ask", sync_to_thread=True)
 def swap_ask(request: Request[User, dict, object], db: Session, data: Form) -> Template | Redirect:
-    shift = scope.shift_for(db, request.user, _int(data.get("shift_id")) or 0)
+    shift = scope.shift_for(db, request.user, params.form_id(data, "shift_id") or 0)
     try:
         swaps.ask(
             db,
             request.user,
             shift,
-            _int(data.get("colleague_id")),
-            _int(data.get("colleague_shift_id")),
-            str(data.get("note", "")),
+            params.form_id(data, "colleague_id"),
+            params.form_id(data, "colleague_shift_id"),
+            params.one(data, "note"),
             today=clock.today(),
         )
     except duty.RosterError as e:
@@ -136,12 +137,12 @@ def swap_ask(request: Request[User, dict, object], db: Session, data: Form) -> T
 
 @post("/duty/swaps/{swap_id:int}/answer", name="duty_swap_answer", sync_to_thread=True)
 def swap_answer(
-    request: Request[User, dict, object], db: Session, swap_id: int, data: Form
+    request: Request[User, dict, object], db: Session, swap_id: Id, data: Form
 ) -> Template | Redirect:
     """The colleague: 同意 (accept) or 拒绝 (refuse)."""
     swap = scope.swap_for(db, request.user, swap_id, to="answer")
     try:
-        swaps.answer(swap, data.get("answer") == "accept")
+        swaps.answer(swap, params.one(data, "answer") == "accept")
     except duty.RosterError as e:
         return _refused(str(e))
     db.commit()
@@ -155,13 +156,13 @@ def swap_answer(
     sync_to_thread=True,
 )
 def swap_decide(
-    request: Request[User, dict, object], db: Session, swap_id: int, data: Form
+    request: Request[User, dict, object], db: Session, swap_id: Id, data: Form
 ) -> Template | Redirect:
     """The department leader: 批准 (approve, the roster changes) or 不批准 (reject)."""
     user = request.user
     swap = scope.swap_for(db, user, swap_id, to="decide")
     try:
-        swaps.decide(db, user, swap, data.get("decision") == "approve")
+        swaps.decide(db, user, swap, params.one(data, "decision") == "approve")
     except duty.RosterError as e:
         db.rollback()
         return _refused(str(e))
@@ -170,13 +171,6 @@ def swap_decide(
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _refused(message: str, status: int = 422) -> Template:

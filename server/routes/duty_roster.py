@@ -21,9 +21,10 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import clock, duty, scope, semesters
+from server import clock, duty, params, scope, semesters
 from server.auth import requires_leader
 from server.models import Building, Department, DutyShift, Slot, User
+from server.params import OptionalId
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -34,7 +35,7 @@ def roster(
     db: Session,
     start: str = "",
     end: str = "",
-    department: int | None = None,
+    department: OptionalId = None,
 ) -> Template:
     """The roster builder's first screen: next week, every staff member, the usual buildings."""
     dept = _department(db, request.user, department)
@@ -65,10 +66,13 @@ def save_windows(
     request: Request[User, dict, object], db: Session, data: Form
 ) -> Template | Redirect:
     """巡查时间: the department's own morning and evening round windows."""
-    dept = _department(db, request.user, _int(data.get("department_id")))
+    dept = _department(db, request.user, params.form_id(data, "department_id"))
     try:
         windows = {
-            slot: (_time(data.get(f"{slot.value}_starts")), _time(data.get(f"{slot.value}_ends")))
+            slot: (
+                _time(params.one(data, f"{slot.value}_starts")),
+                _time(params.one(data, f"{slot.value}_ends")),
+            )  # fmt: skip
             for slot in duty.SLOTS
         }
         duty.set_windows(db, dept.id, windows)
@@ -83,7 +87,7 @@ def save_windows(
 @post("/duty/roster/draft", name="duty_roster_draft", guards=[requires_leader], sync_to_thread=True)
 def roster_draft(request: Request[User, dict, object], db: Session, data: Form) -> Template:
     """生成排班 (the rotation proposes) or 载入已有排班 (the saved shifts), ready to edit."""
-    dept = _department(db, request.user, _int(data.get("department_id")))
+    dept = _department(db, request.user, params.form_id(data, "department_id"))
     try:
         plan = _plan(db, dept, data)
         if data.get("action") == "load":
@@ -102,7 +106,7 @@ def roster_draft(request: Request[User, dict, object], db: Session, data: Form) 
 @post("/duty/roster/check", name="duty_roster_check", guards=[requires_leader], sync_to_thread=True)
 def roster_check(request: Request[User, dict, object], db: Session, data: Form) -> Template:
     """htmx: the problems of the roster as edited so far, shown before saving."""
-    dept = _department(db, request.user, _int(data.get("department_id")))
+    dept = _department(db, request.user, params.form_id(data, "department_id"))
     try:
         plan = _plan(db, dept, data)
         problems = _problems(db, dept, plan, _cells(db, dept, plan, data))
@@ -116,7 +120,7 @@ def roster_save(
     request: HTMXRequest, db: Session, data: Form
 ) -> Template | Redirect | ClientRedirect:
     """Save: the department's shifts of the period become the edited ones, when nothing is wrong."""
-    dept = _department(db, request.user, _int(data.get("department_id")))
+    dept = _department(db, request.user, params.form_id(data, "department_id"))
     try:
         plan = _plan(db, dept, data)
         shifts = _cells(db, dept, plan, data)
@@ -142,13 +146,6 @@ def roster_save(
 # ---------------------------------------------------------------- helpers
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _time(value: Any) -> time:
     try:
         return time.fromisoformat(str(value).strip())
@@ -157,8 +154,7 @@ def _time(value: Any) -> time:
 
 
 def _many(data: dict, name: str) -> list[str]:
-    value = data.get(name, [])
-    return [v for v in (value if isinstance(value, list) else [value]) if v != ""]
+    return params.many(data, name)
 
 
 def _refused(message: str, status: int = 422) -> Template:
@@ -177,11 +173,11 @@ def _department(db: Session, user: User, wanted: int | None) -> Department:
 def _plan_as_typed(data: dict) -> dict:
     """What was typed, to show the form again after a refusal."""
     return {
-        "department_id": _int(data.get("department_id")),
+        "department_id": params.form_id(data, "department_id"),
         "start": data.get("start", ""),
         "end": data.get("end", ""),
-        "staff": [_int(v) for v in _many(data, "staff")],
-        "buildings": [_int(v) for v in _many(data, "buildings")],
+        "staff": params.form_ids(data, "staff"),
+        "buildings": params.form_ids(data, "buildings"),
         "slots": [s for s in _many(data, "slots") if s in Slot.__members__],
         "holidays_text": data.get("holidays", ""),
     }
@@ -192,15 +188,15 @@ def _plan(db: Session, dept: Department, data: dict) -> dict:
     start, end = duty.parse_date(data.get("start", "")), duty.parse_date(data.get("end", ""))
     dates = duty.period_dates(start, end)
     known_staff = {u.id for u in duty.department_staff(db, dept.id)}
-    staff = [_int(v) for v in _many(data, "staff")]
+    staff = params.form_ids(data, "staff")
     if any(s not in known_staff for s in staff):
         raise duty.RosterError("所选值班人员中有不属于本系部的人员。")
-    buildings = [_int(v) for v in _many(data, "buildings")]
+    buildings = params.form_ids(data, "buildings")
     known_buildings = set(db.scalars(select(Building.id)))
     if any(b not in known_buildings for b in buildings):
         raise duty.RosterError("所选宿舍楼中有不存在的楼栋。")
     slots = [Slot(s) for s in duty.SLOTS if s.value in _many(data, "slots")]
-    holidays_text = str(data.get("holidays", ""))
+    holidays_text = params.one(data, "holidays")
     holidays = {duty.parse_date(t) for t in re.split(r"[\s,，、;；]+", holidays_text) if t}
     return {
         "department_id": dept.id,
@@ -224,8 +220,10 @@ def _cells(db: Session, dept: Department, plan: dict, data: dict) -> list[duty.S
             continue
         try:
             _, day, slot, building = name.split(":")
-            shift = duty.Shift(date.fromisoformat(day), Slot(slot), int(building), int(value))
-        except ValueError:
+            shift = duty.Shift(
+                date.fromisoformat(day), Slot(slot), params.as_id(building), params.as_id(value)
+            )
+        except (ValueError, TypeError):
             raise duty.RosterError("排班表格内容有误，请重新生成。") from None
         if shift.staff_id not in known_staff:
             raise duty.RosterError("排班中有不属于本系部的值班人员。")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from server import doors
 from server.auth import requires_admin
 from server.models import Building, Room
+from server.params import Id
 from server.settings import Settings
 
 LABELS_PER_SHEET = 24  # 3 columns × 8 rows on A4
@@ -29,7 +30,7 @@ def buildings(db: Session) -> Template:
 
 
 @get("/labels/{building_id:int}", name="label_sheet", guards=[requires_admin], sync_to_thread=True)
-def label_sheet(request: Request, db: Session, settings: Settings, building_id: int) -> Template:
+def label_sheet(request: Request, db: Session, settings: Settings, building_id: Id) -> Template:
     building = db.get(Building, building_id)
     if building is None:
         raise NotFoundException("找不到这栋宿舍楼。")

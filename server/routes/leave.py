@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from litestar import Request, get, post
@@ -11,9 +10,10 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
-from server import clock, leave, scope
+from server import clock, leave, params, scope
 from server.auth import requires_leader
 from server.models import User
+from server.params import Id
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -28,12 +28,12 @@ def request_leave(
     request: Request[User, dict, object], db: Session, data: Form
 ) -> Template | Redirect:
     try:
-        start = date.fromisoformat(str(data.get("start", "")))
-        end = date.fromisoformat(str(data.get("end", "")))
-    except ValueError:
-        return _my_page(db, request.user, "请填写开始和结束日期。", 422)
+        start = params.parse_date(params.one(data, "start"), "开始日期")
+        end = params.parse_date(params.one(data, "end"), "结束日期")
+    except params.BadInput as exc:
+        return _my_page(db, request.user, exc.detail, 422)
     try:
-        leave.ask(db, request.user, start, end, str(data.get("reason") or ""))
+        leave.ask(db, request.user, start, end, params.one(data, "reason"))
     except leave.LeaveError as exc:
         return _my_page(db, request.user, str(exc), 422)
     db.commit()
@@ -52,12 +52,12 @@ def department_leave(request: Request[User, dict, object], db: Session) -> Templ
     sync_to_thread=True,
 )
 def decide_leave(
-    request: Request[User, dict, object], db: Session, leave_id: int, data: Form
+    request: Request[User, dict, object], db: Session, leave_id: Id, data: Form
 ) -> Template | Redirect:
     user = request.user
     asked = scope.leave_for(db, user, leave_id)
     try:
-        leave.decide(db, asked, user, str(data.get("decision") or ""), str(data.get("note") or ""))
+        leave.decide(db, asked, user, params.one(data, "decision"), params.one(data, "note"))
     except leave.LeaveError as exc:
         db.rollback()
         return _department_page(db, user, str(exc), 409)

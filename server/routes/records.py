@@ -30,6 +30,7 @@ from server.models import (
     Student,
     User,
 )
+from server.params import OptionalId
 from server.routes import forms
 from server.sync.ids import new_entry_id
 
@@ -46,7 +47,7 @@ def _kind(name: str) -> Kind:
 
 @get("/records/new/{kind_name:str}", name="new_record", sync_to_thread=True)
 def new_record(
-    request: Request[User, dict, object], db: Session, kind_name: str, student: int | None = None
+    request: Request[User, dict, object], db: Session, kind_name: str, student: OptionalId = None
 ) -> Template:
     return _form(db, request.user, _kind(kind_name), typed={"student_id": student})
 

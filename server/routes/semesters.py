@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 from server import clock, semesters
 from server.auth import requires_office
 from server.models import Semester, User
+from server.params import OptionalId
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 @get("/admin/semesters", name="semesters", guards=[requires_office], sync_to_thread=True)
-def semester_list(db: Session, edit: int | None = None, saved: str = "") -> Template:
+def semester_list(db: Session, edit: OptionalId = None, saved: str = "") -> Template:
     editing = db.get(Semester, edit) if edit else None
     return _page(db, editing=editing, saved=bool(saved))
 

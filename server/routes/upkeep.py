@@ -29,6 +29,7 @@ from server.models import (
     Student,
     User,
 )
+from server.params import Id
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 requires_leader_or_admin = role_guard(Role.leader, Role.admin)
@@ -51,7 +52,7 @@ def class_assignments(
 @post("/admin/classes/{class_id:int}/assign", name="assign_class",
       guards=[requires_leader_or_admin], sync_to_thread=True)  # fmt: skip
 def assign_class(
-    request: Request[User, dict, object], db: Session, class_id: int, data: Form
+    request: Request[User, dict, object], db: Session, class_id: Id, data: Form
 ) -> Template | Redirect:
     school_class = scope.class_to_assign(db, request.user, class_id)
     try:
@@ -116,14 +117,14 @@ def add_building(request: Request, db: Session, data: Form) -> Template | Redire
 
 @get("/admin/buildings/{building_id:int}", name="building", guards=[requires_admin],
      sync_to_thread=True)  # fmt: skip
-def building(db: Session, building_id: int, saved: str = "") -> Template:
+def building(db: Session, building_id: Id, saved: str = "") -> Template:
     return _building_page(db, _building(db, building_id), saved=saved)
 
 
 @post("/admin/buildings/{building_id:int}/rename", name="rename_building",
       guards=[requires_admin], sync_to_thread=True)  # fmt: skip
 def rename_building(
-    request: Request, db: Session, building_id: int, data: Form
+    request: Request, db: Session, building_id: Id, data: Form
 ) -> Template | Redirect:
     found = _building(db, building_id)
     return _room_change(
@@ -133,7 +134,7 @@ def rename_building(
 
 @post("/admin/buildings/{building_id:int}/rooms/add", name="add_room", guards=[requires_admin],
       sync_to_thread=True)  # fmt: skip
-def add_room(request: Request, db: Session, building_id: int, data: Form) -> Template | Redirect:
+def add_room(request: Request, db: Session, building_id: Id, data: Form) -> Template | Redirect:
     found = _building(db, building_id)
     return _room_change(request, db, found, lambda: upkeep.add_room(
         db, found, str(data.get("number") or ""), _count(data.get("beds"))))  # fmt: skip
@@ -141,7 +142,7 @@ def add_room(request: Request, db: Session, building_id: int, data: Form) -> Tem
 
 @post("/admin/rooms/{room_id:int}/save", name="change_room", guards=[requires_admin],
       sync_to_thread=True)  # fmt: skip
-def change_room(request: Request, db: Session, room_id: int, data: Form) -> Template | Redirect:
+def change_room(request: Request, db: Session, room_id: Id, data: Form) -> Template | Redirect:
     room = _room(db, room_id)
     return _room_change(request, db, room.building, lambda: upkeep.change_room(
         db, room, str(data.get("number") or ""), _count(data.get("beds"))), saved="room")  # fmt: skip
@@ -149,7 +150,7 @@ def change_room(request: Request, db: Session, room_id: int, data: Form) -> Temp
 
 @post("/admin/rooms/{room_id:int}/revoke-label", name="revoke_label", guards=[requires_admin],
       sync_to_thread=True)  # fmt: skip
-def revoke_label(request: Request, db: Session, room_id: int) -> Template | Redirect:
+def revoke_label(request: Request, db: Session, room_id: Id) -> Template | Redirect:
     room = _room(db, room_id)
     return _room_change(request, db, room.building, lambda: upkeep.revoke_label(room),
                         saved="label")  # fmt: skip
@@ -220,7 +221,7 @@ def _room(db: Session, room_id: int) -> Room:
 
 @get("/students/{student_id:int}/data", name="student_data", sync_to_thread=True)
 def student_data(
-    request: Request[User, dict, object], db: Session, student_id: int, saved: str = ""
+    request: Request[User, dict, object], db: Session, student_id: Id, saved: str = ""
 ) -> Template:
     student = scope.student_to_keep(db, request.user, student_id, "guardians")
     return _student_page(db, request.user, student, saved=bool(saved))
@@ -228,7 +229,7 @@ def student_data(
 
 @post("/students/{student_id:int}/contact-grade", name="set_contact_grade", sync_to_thread=True)
 def set_contact_grade(
-    request: Request[User, dict, object], db: Session, student_id: int, data: Form
+    request: Request[User, dict, object], db: Session, student_id: Id, data: Form
 ) -> Template | Redirect:
     student = scope.student_to_keep(db, request.user, student_id, "contact_grade")
     return _student_change(request, db, student, lambda: upkeep.set_contact_grade(
@@ -237,7 +238,7 @@ def set_contact_grade(
 
 @post("/students/{student_id:int}/guardians/add", name="add_guardian", sync_to_thread=True)
 def add_guardian(
-    request: Request[User, dict, object], db: Session, student_id: int, data: Form
+    request: Request[User, dict, object], db: Session, student_id: Id, data: Form
 ) -> Template | Redirect:
     student = scope.student_to_keep(db, request.user, student_id, "guardians")
     return _student_change(request, db, student, lambda: _keep_guardian(db, student, None, data))
@@ -245,7 +246,7 @@ def add_guardian(
 
 @post("/guardians/{guardian_id:int}/save", name="save_guardian", sync_to_thread=True)
 def save_guardian(
-    request: Request[User, dict, object], db: Session, guardian_id: int, data: Form
+    request: Request[User, dict, object], db: Session, guardian_id: Id, data: Form
 ) -> Template | Redirect:
     guardian = scope.guardian_to_keep(db, request.user, guardian_id)
     student = db.get(Student, guardian.student_id)
@@ -255,7 +256,7 @@ def save_guardian(
 
 @post("/guardians/{guardian_id:int}/remove", name="remove_guardian", sync_to_thread=True)
 def remove_guardian(
-    request: Request[User, dict, object], db: Session, guardian_id: int
+    request: Request[User, dict, object], db: Session, guardian_id: Id
 ) -> Template | Redirect:
     guardian = scope.guardian_to_keep(db, request.user, guardian_id)
     student = db.get(Student, guardian.student_id)
@@ -265,7 +266,7 @@ def remove_guardian(
 @post("/students/{student_id:int}/bed", name="move_bed", guards=[requires_admin],
       sync_to_thread=True)  # fmt: skip
 def move_bed(
-    request: Request[User, dict, object], db: Session, student_id: int, data: Form
+    request: Request[User, dict, object], db: Session, student_id: Id, data: Form
 ) -> Template | Redirect:
     student = scope.student_to_keep(db, request.user, student_id, "guardians")
 

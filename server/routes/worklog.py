@@ -15,9 +15,10 @@ from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 from sqlalchemy.orm import Session
 
-from server import clock, scope, semesters, worklog
+from server import clock, params, scope, semesters, worklog
 from server.kinds import KINDS
 from server.models import User
+from server.params import OptionalId
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -27,10 +28,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def work_log(
     request: Request[User, dict, object],
     db: Session,
-    staff: int | None = None,
+    staff: OptionalId = None,
     week: str = "",
     kind: str = "",
-    student: int | None = None,
+    student: OptionalId = None,
     reviewed: str = "",
 ) -> Template:
     viewer = request.user
@@ -73,7 +74,7 @@ def work_log(
 def work_log_xlsx(
     request: Request[User, dict, object],
     db: Session,
-    staff: int | None = None,
+    staff: OptionalId = None,
     start: str = "",
     end: str = "",
 ) -> Response:
@@ -98,12 +99,12 @@ def work_log_xlsx(
 def review_week(request: Request[User, dict, object], db: Session, data: Form) -> Redirect:
     """检查: a plain form post from the log page of that person and week."""
     viewer = request.user
-    staff_id = str(data.get("staff", ""))
-    if not staff_id.isdigit():
+    staff_id = params.form_id(data, "staff")
+    if staff_id is None:
         raise worklog.PeriodError("缺少被检查的老师。")
-    person = scope.staff_for(db, viewer, int(staff_id))
-    monday = worklog.parse_day(data.get("week", ""), label="周")
-    worklog.review_week(db, viewer, person, monday, data.get("comment", ""))
+    person = scope.staff_for(db, viewer, staff_id)
+    monday = worklog.parse_day(params.one(data, "week"), label="周")
+    worklog.review_week(db, viewer, person, monday, params.one(data, "comment"))
     db.commit()
     return Redirect(
         _log_url(request, person, viewer, week=monday.isoformat(), reviewed="1"), status_code=303

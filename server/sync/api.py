@@ -33,6 +33,7 @@ from server.auth import requires_staff
 from server.entries import Rejected
 from server.kinds import kind_of
 from server.models import ChangeCounter, Conflict, Entry, User
+from server.params import ChangeNo, Id
 from server.sync import merge
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class MutationIn(msgspec.Struct):
 
 
 class PushIn(msgspec.Struct):
-    device_id: str
+    device_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]*$")]
     mutations: list[MutationIn]
 
 
@@ -102,6 +103,14 @@ class PullOut(msgspec.Struct):
 
 class ResolveIn(msgspec.Struct):
     keep: Literal["server", "mine"]
+
+
+def no_preflight(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """OPTIONS is a CORS preflight, which this app never answers (see the module's docstring).
+    Refused first: the staff guard would read a user the session middleware never sets for
+    OPTIONS."""
+    if connection.scope["method"] == "OPTIONS":
+        raise HTTPException(status_code=405, detail="同步接口不接受跨站预检请求（OPTIONS）。")
 
 
 def same_origin_json(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -187,7 +196,10 @@ def _mutation(m: MutationIn, device_id: str) -> merge.Mutation:
 
 @get("/pull", name="sync_pull", sync_to_thread=True)
 def pull(
-    request: Request[User, dict, object], db: Session, since: int = 0, limit: int = PULL_PAGE
+    request: Request[User, dict, object],
+    db: Session,
+    since: ChangeNo = 0,
+    limit: ChangeNo = PULL_PAGE,
 ) -> PullOut:
     """Entries this user may read that changed after `since`, in change order, a page at a time."""
     limit = max(1, min(limit, PULL_PAGE_MAX))
@@ -251,7 +263,7 @@ def conflicts(request: Request[User, dict, object], db: Session) -> Response:
     sync_to_thread=True,
 )
 def resolve(
-    request: Request[User, dict, object], db: Session, conflict_id: int, data: ResolveIn
+    request: Request[User, dict, object], db: Session, conflict_id: Id, data: ResolveIn
 ) -> Result:
     """Keep the server's version, or write mine on top of the current revision."""
     conflict = db.get(Conflict, conflict_id)
@@ -287,7 +299,7 @@ def _bad_request(request: Request, exc: ClientException) -> Response:
 router = Router(
     path="/sync",
     route_handlers=[push, pull, conflicts, resolve],
-    guards=[requires_staff, same_origin_json],
+    guards=[no_preflight, requires_staff, same_origin_json],
     exception_handlers={ClientException: _bad_request, ValidationException: _bad_request},
     tags=["sync"],
 )

@@ -34,7 +34,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_leave_decisions")),
     )
     with op.batch_alter_table("leave_decisions") as batch_op:
-        batch_op.create_index(batch_op.f("ix_leave_decisions_leave_id"), ["leave_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_leave_decisions_leave_id"), ["leave_id"], unique=False
+        )
     # decisions taken before this table existed become its first rows
     op.execute(
         "INSERT INTO leave_decisions (leave_id, status, decided_by_id, note, decided_at) "
