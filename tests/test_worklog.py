@@ -42,7 +42,12 @@ def record_visit(
         db,
         user_named(db, username),
         merge.Mutation(
-            id=entry_id, op="create", kind="dorm_visit", payload=payload, recorded_at=recorded_at
+            id=entry_id,
+            op="create",
+            kind="dorm_visit",
+            payload=payload,
+            recorded_at=recorded_at,
+            received_at=recorded_at,  # as if sent at once, whatever the week
         ),
     )
     db.commit()
