@@ -1,14 +1,16 @@
 """Devices belong to their user, and a mutation number answers only for what it carried
 (issue 10, point 2): nothing a phone sent is dropped as a "duplicate" it never was."""
 
+import threading
 import uuid
 
 import pytest
+from litestar.exceptions import PermissionDeniedException
 from litestar.testing import TestClient
 from sqlalchemy import select
 
 from server.models import Device, Entry
-from server.sync import merge
+from server.sync import devices, merge
 from tests.conftest import log_in, rooms_of_students_of, user_named
 from tests.sync_helpers import create, new_device, push, update, visit
 
@@ -132,3 +134,34 @@ def test_what_a_number_carried_is_remembered_to_tell_resends_apart(db):
     other = merge.Mutation(id=m.id, op="create", kind="dorm_visit", payload={"a": 1, "b": 3})
     assert merge.mutation_digest(m) == merge.mutation_digest(same)  # key order does not matter
     assert merge.mutation_digest(m) != merge.mutation_digest(other)
+
+
+@pytest.mark.postgres
+def test_two_people_claiming_a_new_device_at_once_leave_it_with_one_owner(
+    sessionmaker, on_postgres
+):
+    if not on_postgres:
+        pytest.skip("needs PostgreSQL: SQLite runs one writer at a time")
+    device = new_device()
+    start = threading.Barrier(2)
+    answers: dict[str, str] = {}
+
+    def claim(username: str) -> None:
+        with sessionmaker() as db:
+            user = user_named(db, username)
+            start.wait(timeout=10)
+            try:
+                devices.claim(db, user, device)
+                db.commit()
+                answers[username] = "owner"
+            except PermissionDeniedException:
+                answers[username] = "refused"
+            except Exception as exc:  # noqa: BLE001 - any other failure is the bug
+                answers[username] = repr(exc)
+
+    threads = [threading.Thread(target=claim, args=(u,)) for u in ("counselor1", "teacher1")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(answers.values()) == ["owner", "refused"], answers
