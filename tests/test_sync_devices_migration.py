@@ -1,17 +1,21 @@
-"""Migration 0007_synctrust on a database that already holds sync history: every device seen
+"""Migration 0010_synctrust on a database that already holds sync history: every device seen
 before gets the owner of its first remembered mutation, and entries get a `received_at`."""
 
 import uuid
 from datetime import UTC, datetime
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from server.db import make_engine, upgrade
+from server.db import alembic_config, make_engine, upgrade
+
+MINE = "0010_synctrust"
 
 
 def test_devices_seen_before_belong_to_whoever_sent_their_first_number(tmp_path):
     url = f"sqlite:///{tmp_path / 'before.sqlite3'}"
-    upgrade(url, "0006")
+    before = ScriptDirectory.from_config(alembic_config(url)).get_revision(MINE).down_revision
+    upgrade(url, before)
     engine = make_engine(url)
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
     entry = uuid.uuid4()
@@ -45,7 +49,7 @@ def test_devices_seen_before_belong_to_whoever_sent_their_first_number(tmp_path)
         )
     engine.dispose()
 
-    upgrade(url)
+    upgrade(url, MINE)
     engine = make_engine(url)
     with engine.connect() as conn:
         owners = dict(conn.execute(text("SELECT device_id, user_id FROM devices")).all())
