@@ -1,4 +1,4 @@
-"""Migration 0010_synctrust on a database that already holds sync history: every device seen
+"""Migration 0011_synctrust on a database that already holds sync history: every device seen
 before gets the owner of its first remembered mutation, and entries get a `received_at`."""
 
 import uuid
@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from server.db import alembic_config, make_engine, upgrade
 
-MINE = "0010_synctrust"
+MINE = "0011_synctrust"
 
 
 def test_devices_seen_before_belong_to_whoever_sent_their_first_number(tmp_path):

@@ -1,15 +1,15 @@
 """sync trust: devices belong to their user, what a mutation number carried, when an entry
 arrived
 
-Revision ID: 0010_synctrust
-Revises: 0009
+Revision ID: 0011_synctrust
+Revises: 0010_scope
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_synctrust"
-down_revision = "0009"
+revision = "0011_synctrust"
+down_revision = "0010_scope"
 branch_labels = None
 depends_on = None
 
