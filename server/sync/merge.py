@@ -303,7 +303,9 @@ def _seen_before(db: Session, m: Mutation) -> Outcome | None:
 
 def mutation_digest(m: Mutation) -> str:
     """What a numbered mutation carried, to tell a resend from a reused number."""
-    sent = [m.op, m.kind, m.payload, m.base_revision, m.schema_version]
+    sent = msgspec.to_builtins(  # decoded payloads may hold int-keyed maps (presence)
+        [m.op, m.kind, m.payload, m.base_revision, m.schema_version], str_keys=True
+    )
     return hashlib.sha256(msgspec.json.encode(sent, order="sorted")).hexdigest()
 
 
