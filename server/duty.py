@@ -8,6 +8,10 @@ Windows are closed intervals on the shift's own date: the evening window 21:00�
 1 December takes visits from 21:00:00 through 23:30:00 on 1 December. A visit at 23:59 is
 late (the round is missed) and a visit at 00:01 on 2 December belongs to 2 December: it never
 counts for the evening before. Windows therefore never cross midnight (checked on input).
+
+The phone's clock is not taken on trust alone: a visit the server received more than 12 hours
+after its `recorded_at` (补录, `models.is_late`) does not make a round done. Such a round is
+"late": still listed among the missed rounds, marked 补录, for the leader to judge.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from server.models import (
     SwapRequest,
     User,
     UserRole,
+    is_late,
 )
 
 # guideline §2.4: the morning round before the first lesson, the evening round before lights out
@@ -221,14 +226,21 @@ class Round:
     shift: DutyShift
     starts: datetime
     ends: datetime
-    status: str  # done, missed, open (window now), upcoming (window later)
+    status: str  # done, missed, late (only 补录 visits), open (window now), upcoming
 
     @property
     def label(self) -> str:
         return ROUND_LABELS[self.status]
 
 
-ROUND_LABELS = {"done": "已完成", "missed": "未巡查", "open": "进行中", "upcoming": "未开始"}
+ROUND_LABELS = {
+    "done": "已完成",
+    "missed": "未巡查",
+    "late": "补录",
+    "open": "进行中",
+    "upcoming": "未开始",
+}
+NOT_DONE = ("missed", "late")  # closed rounds without a visit recorded in time
 
 
 def rounds(db: Session, shifts: Sequence[DutyShift], now: datetime | None = None) -> list[Round]:
@@ -241,7 +253,7 @@ def rounds(db: Session, shifts: Sequence[DutyShift], now: datetime | None = None
     last = max(s.date for s in shifts)
     # a day either side: SQLite compares stored timestamps as text, so filter exactly below
     visits = db.execute(
-        select(Entry.author_id, Room.building_id, Entry.recorded_at)
+        select(Entry.author_id, Room.building_id, Entry.recorded_at, Entry.received_at)
         .join(Room, Entry.room_id == Room.id)
         .where(
             Entry.kind == DORM_VISIT,
@@ -251,14 +263,21 @@ def rounds(db: Session, shifts: Sequence[DutyShift], now: datetime | None = None
             Entry.recorded_at < datetime.combine(last + timedelta(days=2), time(), UTC),
         )
     ).all()
-    visited: dict[tuple[int, int], list[datetime]] = defaultdict(list)
-    for author_id, building_id, recorded_at in visits:
-        visited[author_id, building_id].append(clock.college_time(recorded_at))
+    visited: dict[tuple[int, int], list[tuple[datetime, bool]]] = defaultdict(list)
+    for author_id, building_id, recorded_at, received_at in visits:
+        visited[author_id, building_id].append(
+            (clock.college_time(recorded_at), is_late(recorded_at, received_at))
+        )
     out = []
     for shift in shifts:
         starts, ends = window_bounds(shift.date, shift.slot, windows[shift.department_id])
-        if any(starts <= t <= ends for t in visited[shift.staff_id, shift.building_id]):
+        in_window = [  # for each visit inside the window: was it 补录?
+            late for t, late in visited[shift.staff_id, shift.building_id] if starts <= t <= ends
+        ]
+        if in_window and not all(in_window):  # one visit received in time is enough
             status = "done"
+        elif in_window:
+            status = "late"
         elif now > ends:
             status = "missed"
         elif now >= starts:
@@ -276,7 +295,8 @@ def missed_rounds(
     end: date,
     now: datetime | None = None,
 ) -> list[Round]:
-    """Rounds between start and end (inclusive) whose window has closed without a visit.
+    """Rounds between start and end (inclusive) whose window has closed without a visit
+    received in time (status "missed", or "late" when only a 补录 visit came).
 
     `department_id=None` looks at every department (the student affairs office).
     """
@@ -288,7 +308,7 @@ def missed_rounds(
     if department_id is not None:
         query = query.where(DutyShift.department_id == department_id)
     shifts = sorted(db.scalars(query), key=lambda s: (s.date, SLOTS.index(s.slot), s.building_id))
-    return [r for r in reversed(rounds(db, shifts, now)) if r.status == "missed"]
+    return [r for r in reversed(rounds(db, shifts, now)) if r.status in NOT_DONE]
 
 
 # ---------------------------------------------------------------- the department's roster

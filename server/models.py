@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import (
     JSON,
@@ -393,6 +393,8 @@ class Entry(Base):
     payload: Mapped[dict] = mapped_column(JSONDoc)
     schema_version: Mapped[int] = mapped_column(Integer, default=1)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())  # on the phone
+    # the server's clock when the entry first arrived (see "Devices and times" below)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     revision: Mapped[int] = mapped_column(Integer, default=1)
@@ -403,6 +405,11 @@ class Entry(Base):
     room: Mapped[Room | None] = relationship()
 
     __table_args__ = (Index("ix_entries_author_recorded", "author_id", "recorded_at"),)
+
+    @property
+    def late(self) -> bool:
+        """补录: the server got it more than LATE_HOURS after the phone's time."""
+        return is_late(self.recorded_at, self.received_at)
 
 
 class EntryRevision(Base):
@@ -497,6 +504,8 @@ class DeviceMutation(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    # what was sent under this number (merge.mutation_digest): a resend must match it
+    digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class Conflict(Base):
@@ -514,6 +523,31 @@ class Conflict(Base):
     device_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --- devices and times: who owns a phone's numbers, when an entry really arrived (issue 10)
+
+LATE_HOURS = 12  # an entry the server gets this long after the phone's time is 补录 (late)
+
+
+def is_late(recorded_at: datetime, received_at: datetime | None) -> bool:
+    """Received more than LATE_HOURS after it was recorded; unknown (older rows) is on time."""
+    if received_at is None or recorded_at is None:
+        return False
+    return received_at - recorded_at > timedelta(hours=LATE_HOURS)
+
+
+class Device(Base):
+    """A phone's outbox (its `device_id`), registered to the user who first pushed with it.
+
+    Mutation numbers are per device; without an owner, another user sending under the same
+    id would be answered with the first user's outcomes (docs/sync.md, "Devices")."""
+
+    __tablename__ = "devices"
+
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 # --- the guideline's records: weekly quotas, staff leave, parent-contact cadence (§1.5, §1.9, §2.5)

@@ -7,7 +7,10 @@ Monday to Sunday.
 A department leader reviews (检查) a person's week with a comment; each review is a row in
 `week_reviews`. An entry changed after the first review of its week — a revision whose
 `changed_at` is later — is flagged 审阅后修改, and a reviewed entry deleted later stays in
-the log, struck through, instead of silently disappearing.
+the log, struck through, instead of silently disappearing. An entry that reached the server
+(`received_at`) after the first review of its week is flagged 审阅后补录, and one that reached
+it more than 12 hours after the phone's time (`Entry.late`) is 补录: the day it is listed
+under is the phone's, so the reader sees it was not there on that day.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ from server.models import (
 MAX_EXPORT_DAYS = 200  # a semester is at most 184 days; a longer period is a typing mistake
 EDITED_AFTER_REVIEW = "审阅后修改"
 CONTENT_HIDDEN = "谈话内容仅填写人、本系部负责人和学工部可见"
+ADDED_AFTER_REVIEW = "审阅后补录"
+LATE = "补录"
 
 
 class PeriodError(ClientException):
@@ -115,6 +120,11 @@ class LogLine:
     class_name: str
     edited_after_review: bool = False
     content_hidden: bool = False  # the viewer may not read its sensitive notes (scope.py)
+    added_after_review: bool = False  # reached the server after its week was reviewed
+
+    @property
+    def late(self) -> bool:
+        return self.entry.late
 
     @property
     def day(self) -> date:
@@ -149,6 +159,7 @@ def log_lines(
     entries = list(db.scalars(query))
     flagged = _edited_after_review(db, staff, entries)
     entries = [e for e in entries if not e.deleted or e.id in flagged]
+    added = _added_after_review(db, staff, entries)
 
     about = {e.id: _kind_students(e) for e in entries}
     students = _by_id(db, Student, set().union(*about.values()))
@@ -171,6 +182,7 @@ def log_lines(
                 class_name=classes[e.class_id].name if e.class_id in classes else "",
                 edited_after_review=e.id in flagged,
                 content_hidden=hidden,
+                added_after_review=e.id in added,
             )
         )
     return lines
@@ -317,6 +329,21 @@ def _edited_after_review(db: Session, staff: User, entries: list[Entry]) -> set[
     return flagged
 
 
+def _added_after_review(db: Session, staff: User, entries: list[Entry]) -> set[uuid.UUID]:
+    """Ids of the entries that reached the server after the first review of their week."""
+    known = [e for e in entries if e.received_at is not None]
+    if not known:
+        return set()
+    days = [clock.college_time(e.recorded_at).date() for e in known]
+    reviewed = first_reviews(db, staff, min(days), max(days))
+    return {
+        e.id
+        for e, day in zip(known, days, strict=True)
+        if (at := reviewed.get(clock.week_of(day)[0])) is not None
+        and clock.college_time(e.received_at) > at
+    }
+
+
 # ---------------------------------------------------------------- an entry's history
 
 
@@ -335,6 +362,7 @@ class RevisionView:
     changes: list[Change]
     after_review: bool
     content_hidden: bool = False
+    added_after_review: bool = False  # the first revision, received after the review
 
 
 def history(db: Session, viewer: User, entry: Entry) -> list[RevisionView]:
@@ -364,6 +392,10 @@ def history(db: Session, viewer: User, entry: Entry) -> list[RevisionView]:
                 and reviewed is not None
                 and clock.college_time(r.changed_at) > reviewed,
                 content_hidden=hidden,
+                added_after_review=r.revision == 1
+                and reviewed is not None
+                and entry.received_at is not None
+                and clock.college_time(entry.received_at) > reviewed,
             )
         )
         before = shown
@@ -402,6 +434,8 @@ COLUMNS = [  # header, width in characters
     ("班级", 18),
     ("版本", 6),
     (EDITED_AFTER_REVIEW, 11),
+    (ADDED_AFTER_REVIEW, 11),
+    (LATE, 6),  # received more than 12 hours after the phone's time
 ]
 
 
@@ -434,6 +468,8 @@ def workbook(
                 line.class_name,
                 line.entry.revision,
                 "是" if line.edited_after_review else "",
+                "是" if line.added_after_review else "",
+                "是" if line.late else "",
             ],
         )
         sheet.cell(sheet.max_row, 1).number_format = "yyyy-mm-dd"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from server.sync.ids import new_entry_id
 
@@ -29,8 +30,13 @@ def create(payload: dict, *, entry_id: uuid.UUID | None = None, no: int | None =
         "payload": payload,
         "mutation_no": no if no is not None else next(_numbers),
         "schema_version": 1,
-        "recorded_at": "2026-11-25T13:30:00+00:00",
+        "recorded_at": recorded_at(),
     }
+
+
+def recorded_at(ago: timedelta = timedelta(minutes=5)) -> str:
+    """A phone time the server accepts: a few minutes ago unless told otherwise."""
+    return (datetime.now(UTC) - ago).isoformat()
 
 
 def update(entry_id: str, payload: dict, base_revision: int, *, no: int | None = None) -> dict:

@@ -220,7 +220,8 @@ def test_a_talk_about_someone_elses_student_is_rejected_through_sync(login, db):
 
 def written(db, user, kind: str, payload: dict, on: date) -> None:
     when = datetime.combine(on, time(10), tzinfo=SHANGHAI)
-    m = merge.Mutation(id=new_entry_id(), op="create", kind=kind, payload=payload, recorded_at=when)
+    m = merge.Mutation(id=new_entry_id(), op="create", kind=kind, payload=payload, recorded_at=when,
+                       received_at=when)  # fmt: skip
     assert merge.apply(db, user, m).status == "applied"
 
 

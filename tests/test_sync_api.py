@@ -101,10 +101,13 @@ def test_a_mutation_number_seen_before_is_a_no_op(login, db):
     client = login("counselor1")
     room = rooms_of_students_of(db, "counselor1")[0]
     device = new_device()
-    push(client, [create(visit(room), no=7)], device)
-    again = create(visit(room, stars=1), no=7)  # a replay that lost its first answer
-    assert statuses(push(client, [again], device)) == ["duplicate"]
-    assert db.get(Entry, uuid.UUID(again["id"])) is None
+    first = create(visit(room), no=7)
+    push(client, [first], device)
+    assert statuses(push(client, [first], device)) == ["duplicate"]  # a replay, lost answer
+    revisions = db.scalars(
+        select(EntryRevision.revision).where(EntryRevision.entry_id == uuid.UUID(first["id"]))
+    ).all()
+    assert revisions == [1]
 
 
 def test_a_visit_sent_as_form_fields_is_mapped_on_the_server(login, db):

@@ -2,7 +2,8 @@
 
 Hypothesis makes the histories: creates, edits based on whatever revision a phone last
 saw (often stale), deletes, batches resent after a lost answer, batches arriving out of
-order, and an out-of-scope entry in the middle of a batch. Runs on SQLite and PostgreSQL.
+order, an out-of-scope entry in the middle of a batch, and a phone that numbers a new entry
+with a number it used before. Runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ step = st.one_of(
     st.tuples(st.just("update"), st.integers(0, ENTRIES - 1), st.integers(1, 5)),
     st.tuples(st.just("delete"), st.integers(0, ENTRIES - 1), st.just(0)),
     st.tuples(st.just("foreign"), st.just(0), st.just(0)),
+    st.tuples(st.just("reuse"), st.integers(0, 7), st.integers(1, 5)),  # a number used before
 )
 history = st.lists(
     st.tuples(st.integers(0, 1), st.lists(step, min_size=1, max_size=4)),  # (phone, batch)
@@ -63,7 +65,11 @@ def test_random_histories_keep_every_entry_once(counselor, sessionmaker, history
     numbers = [0, 0]
 
     def to_mutation(phone: int, op: str, k: int, stars: int) -> merge.Mutation:
-        numbers[phone] += 1
+        if op == "reuse" and numbers[phone]:
+            number = 1 + k % numbers[phone]  # a new entry under a number this phone used
+        else:
+            numbers[phone] += 1
+            number = numbers[phone]
         room = places["foreign"] if op == "foreign" else places["room"]
         payload = {
             "room_id": room,
@@ -73,15 +79,15 @@ def test_random_histories_keep_every_entry_once(counselor, sessionmaker, history
             "talk_notes": "",
             "concern": None,
         }
-        entry_id = new_entry_id() if op == "foreign" else ids[k]
+        entry_id = new_entry_id() if op in ("foreign", "reuse") else ids[k]
         return merge.Mutation(
             id=entry_id,
-            op="create" if op == "foreign" else op,
+            op="create" if op in ("foreign", "reuse") else op,
             kind="dorm_visit",
             payload=payload,
             base_revision=known[phone].get(entry_id, 1),
             device_id=phones[phone],
-            mutation_no=numbers[phone],
+            mutation_no=number,
         )
 
     batches = [(phone, [to_mutation(phone, *s) for s in steps]) for phone, steps in history]
@@ -92,13 +98,22 @@ def test_random_histories_keep_every_entry_once(counselor, sessionmaker, history
     applied: dict[uuid.UUID, int] = {}
     conflicts = 0
     answered: set[tuple[str, int]] = set()
+    claimed: dict[tuple[str, int], uuid.UUID] = {}  # the entry that first came with a number
+    acknowledged: set[uuid.UUID] = set()  # creates the phone may drop (applied / duplicate)
     with sessionmaker() as db:
         for phone, batch in arrival:
             # as /sync/push does: the whole batch at once
             outcomes = merge.apply_batch(db, db.merge(user, load=False), batch)
             for m, outcome in zip(batch, outcomes, strict=True):
-                first_time = (m.device_id, m.mutation_no) not in answered
-                answered.add((m.device_id, m.mutation_no))
+                number = (m.device_id, m.mutation_no)
+                if claimed.setdefault(number, m.id) != m.id:
+                    assert outcome.status == "rejected", "a reused number answered for another"
+                    assert outcome.reason == merge.REUSED_NUMBER
+                    continue
+                if m.op == "create" and outcome.status in ("applied", "duplicate"):
+                    acknowledged.add(m.id)
+                first_time = number not in answered
+                answered.add(number)
                 if first_time and outcome.status == "applied":
                     applied[m.id] = applied.get(m.id, 0) + 1
                 if first_time and outcome.status == "conflict":
@@ -119,6 +134,8 @@ def test_random_histories_keep_every_entry_once(counselor, sessionmaker, history
             assert sorted(revisions) == list(range(1, times + 1))
         for entry_id in set(ids) - set(applied):
             assert db.get(Entry, entry_id) is None
+        for entry_id in acknowledged:  # the phone dropped these: they must be on the server
+            assert db.get(Entry, entry_id) is not None, "an acknowledged entry was never stored"
         kept = db.scalar(
             select(func.count()).select_from(Conflict).where(Conflict.device_id.in_(phones))
         )
@@ -155,17 +172,21 @@ def test_a_batch_answers_as_its_mutations_one_by_one(counselor, sessionmaker, ea
 
     def to_mutation(op: str, k: int, stars: int, *, base: int = 1) -> merge.Mutation:
         nonlocal number
-        number += 1
+        if op == "reuse" and number:
+            no = 1 + k % number  # a new entry under a number used before (maybe stored)
+        else:
+            number += 1
+            no = number
         room = places["foreign"] if op == "foreign" else places["room"]
         payload = {"room_id": room, "presence": {}, "stars": stars or None, "issues": []}
         return merge.Mutation(
-            id=new_entry_id() if op == "foreign" else ids[k],
-            op="create" if op == "foreign" else op,
+            id=new_entry_id() if op in ("foreign", "reuse") else ids[k],
+            op="create" if op in ("foreign", "reuse") else op,
             kind="dorm_visit",
             payload=payload,
             base_revision=base,
             device_id=phone,
-            mutation_no=number,
+            mutation_no=no,
         )
 
     mutations = []

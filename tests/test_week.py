@@ -50,7 +50,12 @@ def write(db, user: User, kind: str, payload: dict, day: int, at: time = time(15
         db,
         user,
         merge.Mutation(
-            id=new_entry_id(), op="create", kind=kind, payload=payload, recorded_at=when
+            id=new_entry_id(),
+            op="create",
+            kind=kind,
+            payload=payload,
+            recorded_at=when,
+            received_at=when,
         ),
     )
     assert outcome.status == "applied", outcome.reason

@@ -42,7 +42,12 @@ def record_visit(
         db,
         user_named(db, username),
         merge.Mutation(
-            id=entry_id, op="create", kind="dorm_visit", payload=payload, recorded_at=recorded_at
+            id=entry_id,
+            op="create",
+            kind="dorm_visit",
+            payload=payload,
+            recorded_at=recorded_at,
+            received_at=recorded_at,  # as if sent at once, whatever the week
         ),
     )
     db.commit()
@@ -272,7 +277,7 @@ def test_the_export_opens_with_a_title_row_and_one_row_per_entry(login, db):
     assert row[1:4] == ["23:30", "宿舍走访", "卫生 4 星"]
     assert row[4] == student.name
     assert row[5] == db.get(Room, room_id).title
-    assert row[7:] == [1, None]
+    assert row[7:] == [1, None, None, None]  # version, 审阅后修改, 审阅后补录, 补录
     assert sheet["B4"].value == "07:15"
     assert sheet.column_dimensions["D"].width == 48
 

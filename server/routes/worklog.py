@@ -59,6 +59,7 @@ def work_log(
             "reviews": worklog.reviews_of(db, person, monday),
             "may_review": worklog.may_review(viewer, person) and monday <= today,
             "flagged": sum(line.edited_after_review for line in lines),
+            "added": sum(line.added_after_review for line in lines),
             "reviewed": bool(reviewed),
             "previous_week": _log_url(request, person, viewer, week=_shift(monday, -7), kind=kind),
             "next_week": _log_url(request, person, viewer, week=_shift(monday, 7), kind=kind)

@@ -34,7 +34,7 @@ from server.entries import Rejected
 from server.kinds import kind_of
 from server.models import ChangeCounter, Conflict, Entry, User
 from server.params import ChangeNo, Id
-from server.sync import merge
+from server.sync import devices, merge
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +147,7 @@ def push(request: Request[User, dict, object], db: Session, data: PushIn) -> Pus
         raise HTTPException(status_code=413, detail=f"一次最多同步 {MAX_BATCH} 条，请分批发送。")
     if not 0 < len(data.device_id) <= 64:
         raise ValidationException("设备编号格式不正确。")
+    devices.claim(db, request.user, data.device_id)
     outcomes: dict[int, merge.Outcome] = {}
     readable: dict[int, merge.Mutation] = {}
     for position, m in enumerate(data.mutations):

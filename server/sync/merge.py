@@ -9,8 +9,14 @@ A mutation creates, updates or deletes one entry. The answer is one of:
 - rejected   the entry can never be accepted (validation or scope); a reason in Chinese.
 
 Each mutation runs in its own savepoint, so one bad entry never blocks the rest of a batch.
-A conflict keeps the losing version in `conflicts` for its author. A phone numbers its
-mutations; a number seen before is answered from `device_mutations` without redoing it.
+A conflict keeps the losing version in `conflicts` for its author, once it has passed the
+kind's checks, and at most MAX_OPEN_CONFLICTS of them per entry. A phone numbers its
+mutations; the same number with the same entry and content is answered from
+`device_mutations` without redoing it, the same number with anything else is `rejected`
+(设备序号重复), never a duplicate: the phone keeps what the server never stored.
+
+The server stamps each new entry with its own clock (`received_at`); a phone's
+`recorded_at` too far ahead of it or too far back is rejected (docs/sync.md, "Times").
 
 A phone's batch (`apply_batch`) gives the same answers as applying its mutations one by one,
 in far fewer statements: the creates of new entries, the bulk of any replay, are checked in
@@ -20,22 +26,30 @@ deletes, retries, a create racing another request) takes the one-by-one path.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from server import clock
 from server.entries import Kind, Placement, Rejected, Written, batch_memo
 from server.kinds import kind_of
 from server.models import ChangeCounter, Conflict, DeviceMutation, Entry, EntryRevision, User
 
 log = logging.getLogger(__name__)
+
+MAX_AHEAD = timedelta(minutes=10)  # a phone clock this far ahead of the server's is wrong
+MAX_BEHIND = timedelta(days=30)  # older than this is no longer accepted from a phone
+MAX_OPEN_CONFLICTS = 5  # unresolved losing versions kept per entry; a sixth is refused
+MAX_CONFLICT_BYTES = 64 * 1024  # a kept losing version, as JSON (a real record is a few KiB)
+REUSED_NUMBER = "设备序号重复：这条记录没有保存，请重新填写。"
 
 Op = Literal["create", "update", "delete"]
 # what the phone is told when its entry broke something on the server: it stops retrying
@@ -60,6 +74,7 @@ class Mutation:
     recorded_at: datetime | None = None
     device_id: str | None = None  # the phone that wrote it, with its own mutation number
     mutation_no: int | None = None
+    received_at: datetime | None = None  # the server's clock when it arrived; None: now
 
 
 @dataclass
@@ -83,6 +98,8 @@ def apply(db: Session, user: User, mutation: Mutation) -> Outcome:
         try:
             with db.begin_nested():
                 outcome = _apply(db, user, mutation)
+                if outcome.status == "conflict":
+                    _keep_conflict(db, user, mutation, outcome)
                 _remember(db, user, mutation, outcome)
             break
         except Rejected as exc:
@@ -107,18 +124,6 @@ def apply(db: Session, user: User, mutation: Mutation) -> Outcome:
             outcome = Outcome(mutation.id, "rejected", reason=FAILED)
             _remember_refusal(db, user, mutation, outcome)
             break
-    if outcome.status == "conflict":
-        db.add(
-            Conflict(
-                entry_id=mutation.id,
-                author_id=user.id,
-                op=mutation.op,
-                payload=_as_stored(mutation.payload),
-                base_revision=mutation.base_revision,
-                server_revision=outcome.revision,
-                device_id=mutation.device_id,
-            )
-        )
     return outcome
 
 
@@ -195,7 +200,10 @@ def apply_batch(db: Session, user: User, mutations: list[Mutation]) -> list[Outc
 
 
 def _fresh_creates(db: Session, mutations: list[Mutation]) -> dict[int, Mutation]:
-    """The creates that are the first mention of a new id and of an unseen mutation number."""
+    """The creates that are the first mention of a new id and of an unseen mutation number.
+
+    A number seen before, or used twice in the batch, goes the one-by-one way, where
+    `_seen_before` tells a resend (duplicate) from a reused number (rejected)."""
     ids = {m.id for m in mutations}
     stored = set(db.scalars(select(Entry.id).where(Entry.id.in_(ids))))
     numbers: dict[str, set[int]] = {}
@@ -276,16 +284,29 @@ def _create_together(db: Session, user: User, fresh: dict[int, Mutation]) -> dic
 def _seen_before(db: Session, m: Mutation) -> Outcome | None:
     """A mutation number this phone has sent before: answer what was answered then.
 
-    An applied one is now a duplicate; a rejected or conflicting one keeps its status and
-    reason, so a phone that lost the first answer still shows the user why.
+    Only a resend is answered from memory: the same entry id with the same content. An
+    applied one is now a duplicate; a rejected or conflicting one keeps its status and
+    reason, so a phone that lost the first answer still shows the user why. The same number
+    with another entry or other content is a phone that reused a number: rejected, so the
+    phone keeps it, and told nothing about what was first sent under that number.
     """
     if m.device_id is None or m.mutation_no is None:
         return None
     seen = db.get(DeviceMutation, (m.device_id, m.mutation_no))
     if seen is None:
         return None
+    if seen.entry_id != m.id or (seen.digest is not None and seen.digest != mutation_digest(m)):
+        return Outcome(m.id, "rejected", reason=REUSED_NUMBER)
     status = "duplicate" if seen.status in ("applied", "duplicate") else seen.status
-    return Outcome(seen.entry_id, status, revision=seen.revision, reason=seen.reason)
+    return Outcome(m.id, status, revision=seen.revision, reason=seen.reason)
+
+
+def mutation_digest(m: Mutation) -> str:
+    """What a numbered mutation carried, to tell a resend from a reused number."""
+    sent = msgspec.to_builtins(  # decoded payloads may hold int-keyed maps (presence)
+        [m.op, m.kind, m.payload, m.base_revision, m.schema_version], str_keys=True
+    )
+    return hashlib.sha256(msgspec.json.encode(sent, order="sorted")).hexdigest()
 
 
 def _remember(db: Session, user: User, m: Mutation, outcome: Outcome) -> None:
@@ -305,6 +326,7 @@ def _device_row(user: User, m: Mutation, outcome: Outcome) -> dict:
         "revision": outcome.revision,
         "reason": outcome.reason,
         "author_id": user.id,
+        "digest": mutation_digest(m),
     }
 
 
@@ -326,7 +348,26 @@ def next_change_numbers(db: Session, count: int) -> range:
 
 def _checked(db: Session, user: User, m: Mutation) -> tuple[Kind, Placement]:
     kind = kind_of(m.kind)
-    return kind, kind.check(db, user, decoded(kind, m))
+    payload = decoded(kind, m)
+    _check_times(m)
+    return kind, kind.check(db, user, payload)
+
+
+def _received(m: Mutation) -> datetime:
+    if m.received_at is None:
+        m.received_at = clock.now()  # one reading: the check and the stamp agree
+    return _utc(m.received_at)
+
+
+def _check_times(m: Mutation) -> None:
+    """A new entry's phone time must be plausible against the server's clock."""
+    if m.recorded_at is None:  # online forms: the server's time is the record's time
+        return
+    recorded, received = _utc(m.recorded_at), _received(m)
+    if recorded > received + MAX_AHEAD:
+        raise Rejected("记录时间晚于服务器时间 10 分钟以上，请检查手机的日期和时间后重新填写。")
+    if recorded < received - MAX_BEHIND:
+        raise Rejected("记录时间在 30 天以前，已不能通过手机补录，请联系系部负责人。")
 
 
 def _new_row(user: User, m: Mutation, kind: Kind, placement: Placement, seq: int) -> dict:
@@ -342,7 +383,8 @@ def _new_row(user: User, m: Mutation, kind: Kind, placement: Placement, seq: int
         "class_id": placement.class_id,
         "payload": placement.payload,
         "schema_version": m.schema_version,
-        "recorded_at": _utc(m.recorded_at) if m.recorded_at else datetime.now(UTC),
+        "recorded_at": _utc(m.recorded_at) if m.recorded_at else _received(m),
+        "received_at": _received(m),
         "revision": 1,
         "deleted": False,
         "seq": seq,
@@ -363,6 +405,7 @@ def _apply(db: Session, user: User, m: Mutation) -> Outcome:
     if m.op == "create":
         if entry is not None:
             return _repeat_of_create(db, user, entry, m)
+        _check_times(m)
         placement = kind.check(db, user, payload)
         entry = Entry(**_new_row(user, m, kind, placement, next_change_number(db)))
         db.add(entry)
@@ -411,25 +454,62 @@ def _apply(db: Session, user: User, m: Mutation) -> Outcome:
 
 
 def _repeat_of_create(db: Session, user: User, entry: Entry, m: Mutation) -> Outcome:
-    """A create for an id that exists: a retry when the content matches what was first stored."""
+    """A create for an id that exists: a retry when the content matches what was first stored,
+    a conflict when its author sent other valid content; anyone else's is refused."""
+    if entry.author_id != user.id or entry.kind != m.kind:
+        # nothing is parked against someone else's record, nor said about it
+        raise Rejected("这条记录的编号已被占用，没有保存，请重新填写。")
     first = db.scalar(
         select(EntryRevision.payload).where(
             EntryRevision.entry_id == entry.id, EntryRevision.revision == 1
         )
     )
-    if entry.author_id == user.id and entry.kind == m.kind:
-        kind = kind_of(m.kind)
-        try:
-            incoming = kind.check(db, user, decoded(kind, m)).payload
-        except Rejected:  # scope may have changed since the first send: compare as sent
-            incoming = _as_stored(m.payload)
-        if incoming == first:
+    kind = kind_of(m.kind)
+    try:
+        incoming = kind.check(db, user, decoded(kind, m)).payload
+    except Rejected:  # scope may have changed since the first send: compare as sent
+        if _as_stored(m.payload) == first:
             return Outcome(m.id, "duplicate", revision=entry.revision)
+        raise  # invalid content is never kept, not even as a losing version
+    if incoming == first:
+        return Outcome(m.id, "duplicate", revision=entry.revision)
     return Outcome(
         m.id,
         "conflict",
         revision=entry.revision,
         reason="同一编号的记录已存在且内容不同，服务器上的版本已保留。",
+    )
+
+
+def _keep_conflict(db: Session, user: User, m: Mutation, outcome: Outcome) -> None:
+    """Keep the losing version for its author, as the kind's checks left it.
+
+    Only the entry's author gets here (anyone else is rejected first). Bounded: a version over
+    MAX_CONFLICT_BYTES, or a sixth unresolved one for the entry, is refused instead (the
+    newest waits on the phone, shown with the reason; nothing kept is ever dropped)."""
+    kind = kind_of(m.kind)
+    payload = {} if m.op == "delete" else _as_stored(kind.check(db, user, decoded(kind, m)).payload)
+    if len(msgspec.json.encode(payload)) > MAX_CONFLICT_BYTES:
+        raise Rejected("这条记录内容过大，无法保留为冲突版本。")
+    open_conflicts = db.scalar(
+        select(func.count())
+        .select_from(Conflict)
+        .where(Conflict.entry_id == m.id, Conflict.resolved.is_(False))
+    )
+    if open_conflicts >= MAX_OPEN_CONFLICTS:
+        raise Rejected(
+            f"这条记录已有 {MAX_OPEN_CONFLICTS} 个待处理的冲突版本，请先处理冲突后再修改。"
+        )
+    db.add(
+        Conflict(
+            entry_id=m.id,
+            author_id=user.id,
+            op=m.op,
+            payload=payload,
+            base_revision=m.base_revision,
+            server_revision=outcome.revision,
+            device_id=m.device_id,
+        )
     )
 
 

@@ -94,6 +94,26 @@
     return { fields, phone };
   }
 
+  /**
+   * The device id and the next mutation number, inside the caller's readwrite transaction
+   * over "outbox" and "meta": IndexedDB runs such transactions one after another, so two
+   * tabs (or a tab and the worker) never take the same number. The server answers a number
+   * only for what it first carried (docs/sync.md, "Devices"), so a device id must never
+   * count from 1 again: without its counter (storage cleared, a reinstall) the phone takes a
+   * new device id, and a number is never below one still waiting in the outbox.
+   */
+  async function nextNumber(meta, items) {
+    let deviceId = await meta.get("device_id");
+    let last = await meta.get("last_mutation_no");
+    if (!deviceId || !Number.isSafeInteger(last) || last < 0) {
+      deviceId = scope.crypto.randomUUID();
+      last = 0;
+    }
+    const newest = await items.index("mutation_no").openCursor(null, "prev");
+    const waiting = newest ? Number(newest.value.mutation_no) || 0 : 0;
+    return { deviceId, mutationNo: Math.max(last, waiting) + 1 };
+  }
+
   const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
   /** Queue a saved form (FormData); returns the item. The same save twice is stored once. */
@@ -104,8 +124,7 @@
     const tx = db.transaction(["outbox", "meta"], "readwrite");
     const meta = tx.objectStore("meta");
     const items = tx.objectStore("outbox");
-    const deviceId = (await meta.get("device_id")) || scope.crypto.randomUUID();
-    const mutationNo = ((await meta.get("last_mutation_no")) || 0) + 1;
+    const { deviceId, mutationNo } = await nextNumber(meta, items);
     // the page puts a fresh UUIDv7 into entry_id; random ids only cover a form without one
     let id = UUID.test(fields.entry_id || "") ? fields.entry_id : scope.crypto.randomUUID();
     // an edit form (_op=update) names the revision it started from; the server re-checks it
