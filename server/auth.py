@@ -221,7 +221,7 @@ def _seconds_since(moment, now: datetime) -> float:
 
 
 def _duration(seconds: int) -> str:
-    return f"{seconds} 秒" if seconds < 60 else f"{math.ceil(seconds / 60)} 分钟"
+    return f"{seconds} 秒" if seconds < 120 else f"{math.ceil(seconds / 60)} 分钟"
 
 
 def _verify(password_hash: str | None, password: str) -> tuple[bool, str | None]:

@@ -68,7 +68,9 @@ def _run(settings: Settings, args) -> int:
         host=settings.host,
         port=settings.port,
         workers=args.workers,
-        proxy_headers=True,
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1: the app reads the client's
+        # address itself, from the proxies in XUEGONG_TRUSTED_PROXIES only (server/auth.py)
+        proxy_headers=False,
         log_level="info",
     )
     return 0
