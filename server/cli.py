@@ -68,9 +68,11 @@ def _run(settings: Settings, args) -> int:
         host=settings.host,
         port=settings.port,
         workers=args.workers,
-        # uvicorn would believe X-Forwarded-For from 127.0.0.1: the app reads the client's
-        # address itself, from the proxies in XUEGONG_TRUSTED_PROXIES only (server/auth.py)
-        proxy_headers=False,
+        # by default uvicorn believes X-Forwarded-For (and -Proto) from 127.0.0.1: only the
+        # proxies in XUEGONG_TRUSTED_PROXIES are believed, by uvicorn (the scheme, so the sync
+        # endpoints' same-origin check sees https) and by the login count (server/auth.py)
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
         log_level="info",
     )
     return 0

@@ -365,8 +365,13 @@ def test_xuegong_run_lets_uvicorn_trust_no_proxy_header(monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
     assert cli.main(["run"]) == 0
-    # the app reads X-Forwarded-For itself, from XUEGONG_TRUSTED_PROXIES only
+    # X-Forwarded-For is believed from XUEGONG_TRUSTED_PROXIES only (none by default)
     assert seen["proxy_headers"] is False
+
+    monkeypatch.setenv("XUEGONG_TRUSTED_PROXIES", "10.0.0.5")
+    assert cli.main(["run"]) == 0
+    assert seen["proxy_headers"] is True
+    assert seen["forwarded_allow_ips"] == "10.0.0.5/32"
 
 
 def test_pages_need_a_login(client):
