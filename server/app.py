@@ -125,9 +125,10 @@ def _templates() -> TemplateConfig:
 
 
 # no inline script or style anywhere (htmx's own indicator style is off: base.html), no
-# framing, nothing from other sites; data: images for the QR codes drawn by the browser
+# framing, nothing from other sites; 'wasm-unsafe-eval' lets the QR decoder (zxing-wasm,
+# web/static/scan.js) compile its WebAssembly, it allows no JavaScript eval
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
