@@ -196,13 +196,17 @@ def test_a_csrf_token_of_another_session_is_refused(app):
     assert "表单已过期" in response.text
 
 
-def test_the_csrf_token_is_new_at_login_and_the_old_one_is_refused(app):
+def test_the_csrf_token_is_new_at_login_and_the_old_one_is_refused(app, person):
     with TestClient(app) as client:
         page = client.get("/login")
         before = form_csrf(page.text)
         response = client.post(
             "/login",
-            data={"username": "counselor1", "password": demo.DEMO_PASSWORD, "_csrf_token": before},
+            data={
+                "username": person.username,
+                "password": demo.DEMO_PASSWORD,
+                "_csrf_token": before,
+            },
             follow_redirects=False,
         )
         assert response.status_code == 303
@@ -224,8 +228,8 @@ def test_the_csrf_token_is_new_at_login_and_the_old_one_is_refused(app):
         )
 
 
-def test_an_htmx_post_with_the_token_in_the_header_still_works(login):
-    client = login("counselor1")
+def test_an_htmx_post_with_the_token_in_the_header_still_works(login, person):
+    client = login(person.username)
     response = client.post(
         "/logout",
         headers={"x-csrftoken": client.cookies["csrftoken"], "HX-Request": "true"},
