@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
-from litestar import Litestar, Request
-from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import State
+from litestar import Litestar, Request, Router
+from litestar.datastructures import MutableScopeHeaders, State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.orm import Session
 
-from server import auth, clock, errors, params
+from server import auth, clock, csrf, errors, params
 from server.db import APP_POOL, WORKER_THREADS, make_engine, make_sessionmaker, writing
 from server.kinds import RECORD_KINDS
 from server.models import ROLE_LABELS
@@ -125,10 +124,61 @@ def _templates() -> TemplateConfig:
     )
 
 
+# no inline script or style anywhere (htmx's own indicator style is off: base.html), no
+# framing, nothing from other sites; 'wasm-unsafe-eval' lets the QR decoder (zxing-wasm,
+# web/static/scan.js) compile its WebAssembly, it allows no JavaScript eval
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+HSTS_MAX_AGE_SECONDS = 365 * 24 * 3600
+# pages and JSON carry student data: never kept by a browser's or a proxy's HTTP cache (the
+# service worker keeps its own copies in Cache Storage, which these headers do not touch)
+NO_STORE_TYPES = (b"text/html", b"application/json")
+
+
+def security_headers(settings: Settings):
+    """One place for the headers every response gets (a `before_send` hook sees errors and
+    redirects from the middleware too)."""
+    fixed = {
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+    }
+    if settings.secure_cookies:  # the base URL is https
+        fixed["Strict-Transport-Security"] = f"max-age={HSTS_MAX_AGE_SECONDS}"
+
+    async def before_send(message, scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in fixed.items():
+            headers[name] = value
+        content_type = (headers.get("content-type") or "").encode()
+        if content_type.startswith(NO_STORE_TYPES) and "cache-control" not in headers:
+            headers["Cache-Control"] = "no-store"
+
+    return before_send
+
+
+def _openapi() -> OpenAPIConfig:
+    # only the JSON schema (at /schema and /schema/openapi.json), for logged-in users: the
+    # Swagger / ReDoc / RapiDoc pages would load their scripts from CDNs
+    return OpenAPIConfig(
+        title="学工随行 API",
+        version="1",
+        path="/schema",
+        render_plugins=[JsonRenderPlugin()],
+        openapi_router=Router(
+            "/schema", route_handlers=[], guards=[auth.requires_staff], include_in_schema=False
+        ),
+    )
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url, **APP_POOL)
-    csrf_secret = hashlib.sha256(f"csrf:{settings.secret_keys[0]}".encode()).hexdigest()
 
     def start_worker_threads(app: Litestar) -> None:
         # sync handlers (Litestar's sync_to_thread) and the user lookup run in the loop's
@@ -162,15 +212,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "writers": None,  # the SQLite writers' turn, set at start-up
             }
         ),
-        on_app_init=[auth.session_auth(settings).on_app_init],
-        csrf_config=CSRFConfig(
-            secret=csrf_secret, cookie_secure=settings.secure_cookies, exclude=["/sync"]
-        ),
+        # the CSRF middleware runs inside the session middleware: tokens are bound to sessions
+        on_app_init=[auth.session_auth(settings).on_app_init, csrf.on_app_init(settings)],
+        before_send=[security_headers(settings)],
         template_config=_templates(),
         plugins=[HTMXPlugin()],
         exception_handlers=errors.HANDLERS,
         before_request=params.screen_request,
-        openapi_config=OpenAPIConfig(title="学工随行 API", version="1", path="/schema"),
+        openapi_config=_openapi(),
         # only Litestar's own logger: the root logger stays the server's (uvicorn) or the
         # test runner's, so other libraries' logs are not sent to a stream that has closed
         logging_config=LoggingConfig(configure_root_logger=False),

@@ -1,17 +1,28 @@
 """Logins, sessions and role guards.
 
 The session cookie is encrypted and holds only the user id and the user's session epoch:
-bumping `users.session_epoch` logs that person out on every phone. Failed logins are counted
-in the database, so several app processes enforce one limit.
+bumping `users.session_epoch` logs that person out on every phone (logout, a password change,
+an admin's "log out everywhere": server/accounts.py). Failed logins are counted in the
+database, so several app processes enforce one limit; argon2 runs in threads of its own,
+never while a database connection is held.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import hashlib
+import ipaddress
+import math
+import os
+import secrets
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.concurrency import sync_to_thread
@@ -27,9 +38,15 @@ from server.models import LoginFailure, Role, User
 from server.settings import Settings
 
 SESSION_MAX_AGE_SECONDS = 60 * 24 * 3600  # a phone stays logged in for two months of duty
-FAILURE_WINDOW = timedelta(minutes=15)
-PUBLIC_PATHS = ["/login", "/static", "/healthz", "/sw.js", "/schema", "/favicon.ico"]
+FAILURE_WINDOW = timedelta(hours=24)  # failures older than a day are forgotten
+BACKOFF_FIRST_SECONDS = 30  # the wait after login_max_failures failures from one address …
+BACKOFF_MAX_SECONDS = 15 * 60  # … doubles with each further failure, up to this
+ACCOUNT_WINDOW = timedelta(minutes=15)
+ACCOUNT_UNDER_ATTACK = 20  # failures from all addresses within ACCOUNT_WINDOW …
+ACCOUNT_SLOW_SECONDS = 10  # … space out password checks for that account, never lock it
+PUBLIC_PATHS = ["/login", "/static", "/healthz", "/sw.js", "/favicon.ico"]
 
+# module level, so tests can swap in cheap parameters (server.auth.hasher = PasswordHasher(...))
 hasher = PasswordHasher()
 
 
@@ -37,54 +54,204 @@ def hash_password(password: str) -> str:
     return hasher.hash(password)
 
 
-def _password_matches(password_hash: str, password: str) -> bool:
+def password_matches(password_hash: str, password: str) -> bool:
     try:
         return hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    return hasher.hash("not-a-password")
+
+
+# one limiter per event loop (a server has one; tests may run several clients at once)
+_limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def hashing_limiter() -> anyio.CapacityLimiter:
+    """Argon2 runs in threads of its own, at most one per CPU: a flood of logins queues here
+    instead of taking the worker threads (and database connections) every page needs."""
+    loop = asyncio.get_running_loop()
+    if loop not in _limiters:
+        _limiters[loop] = anyio.CapacityLimiter(os.cpu_count() or 1)
+    return _limiters[loop]
+
+
+async def run_hashing(fn, *args):
+    """Run `fn` (argon2 work, no database) outside the event loop, a bounded number at once."""
+    return await anyio.to_thread.run_sync(fn, *args, limiter=hashing_limiter())
+
+
 class LoginRefused(Exception):
     """The reason, in Chinese, is shown on the login page."""
 
+    def __init__(self, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
-def check_login(
-    db: Session, settings: Settings, username: str, password: str, address: str
-) -> User:
-    """Return the user for a correct login, or raise LoginRefused with a reason to show."""
-    username = username.strip()
-    since = datetime.now(UTC) - FAILURE_WINDOW
-    failures = db.scalar(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(
-            LoginFailure.username == username,
-            LoginFailure.address == address,
-            LoginFailure.at > since,
-        )
-    )
-    if failures >= settings.login_max_failures:
-        raise LoginRefused("登录失败次数过多，请 15 分钟后再试。")
 
-    user = db.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not _password_matches(user.password_hash, password):
-        db.add(LoginFailure(username=username, address=address, at=datetime.now(UTC)))
-        db.commit()
+@dataclass
+class Attempt:
+    """A login attempt, written down as a failure before the password is checked."""
+
+    id: int
+    username: str
+    address: str
+    user_id: int | None
+    password_hash: str | None
+
+
+def client_address(host: str | None, forwarded_for: str | None, settings: Settings) -> str:
+    """The address a login is counted against.
+
+    X-Forwarded-For is believed only when the connection comes from a proxy named in
+    XUEGONG_TRUSTED_PROXIES; then the right-most hop that is not one of those proxies is the
+    client (anything left of it was written by the client and proves nothing).
+    """
+    host = host or "unknown"
+    if not settings.trusted_proxies or not forwarded_for or not _trusted(host, settings):
+        return host
+    for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
+        if not _trusted(hop, settings):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return host  # a proxy we trust wrote garbage: count the proxy itself
+    return host
+
+
+def _trusted(address: str, settings: Settings) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in settings.proxy_networks)
+
+
+async def log_in(state, settings: Settings, username: str, password: str, address: str) -> User:
+    """Return the user for a correct login, or raise LoginRefused with a reason to show.
+
+    Three steps, so that no database connection is held while argon2 runs: write the attempt
+    down (refusing it when this account and address must wait), check the password in a
+    hashing thread, then forget this address's failures on success.
+    """
+    attempt = await run_writing(state, begin_attempt, settings, username, address)
+    ok, new_hash = await run_hashing(_verify, attempt.password_hash, password)
+    if not ok:
         raise LoginRefused("用户名或密码不正确。")
+    return await run_writing(state, finish_attempt, attempt, new_hash)
 
-    db.execute(
-        delete(LoginFailure).where(
-            LoginFailure.username == username, LoginFailure.address == address
+
+async def run_writing(state, fn, *args):
+    """Run `fn(write_sessionmaker, *args)`, a short write, in the handlers' worker threads
+    (the pool is sized to them); on SQLite it waits for the writers' turn like a POST."""
+    async with state.get("writers") or contextlib.nullcontext():
+        return await sync_to_thread(fn, state.write_sessionmaker, *args)
+
+
+def begin_attempt(sessionmaker, settings: Settings, username: str, address: str) -> Attempt:
+    """Count this attempt as a failure before the password is checked, in one transaction
+    that attempts at the same account wait for: twelve parallel tries against a limit of
+    five get five password checks, not ten."""
+    username = username.strip()[:50]
+    now = datetime.now(UTC)
+    with sessionmaker() as db:
+        if db.get_bind().dialect.name == "postgresql":
+            # PostgreSQL: one attempt per account at a time (also for names that do not exist)
+            key = int.from_bytes(hashlib.sha256(username.encode()).digest()[:8], signed=True)
+            db.execute(select(func.pg_advisory_xact_lock(key)))
+        # SQLite: the insert takes the database's write lock, so the counts below see every
+        # attempt that came before and none can come in between
+        row = LoginFailure(username=username, address=address[:64], at=now)
+        db.add(row)
+        db.flush()
+        db.execute(
+            delete(LoginFailure).where(
+                LoginFailure.username == username, LoginFailure.at < now - FAILURE_WINDOW
+            )
         )
-    )
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    db.commit()
-    return user
+        wait = _wait_seconds(db, settings, row, now)
+        if wait > 0:
+            db.rollback()
+            raise LoginRefused(f"登录失败次数过多，请 {_duration(wait)}后再试。", wait)
+        user = db.scalar(select(User).where(User.username == username))
+        attempt = Attempt(
+            id=row.id,
+            username=username,
+            address=row.address,
+            user_id=user.id if user is not None and user.active else None,
+            password_hash=user.password_hash if user is not None and user.active else None,
+        )
+        db.commit()
+        return attempt
+
+
+def _wait_seconds(db: Session, settings: Settings, row: LoginFailure, now: datetime) -> int:
+    """Seconds this attempt must wait: exponential back-off per account and address, and a
+    short spacing for an account failing from many addresses (slowed for its owner too,
+    never locked)."""
+    others = (LoginFailure.username == row.username, LoginFailure.id != row.id)
+    failures, last = db.execute(
+        select(func.count(), func.max(LoginFailure.at)).where(
+            *others, LoginFailure.address == row.address
+        )
+    ).one()
+    wait = 0.0
+    if failures >= settings.login_max_failures:
+        backoff = BACKOFF_FIRST_SECONDS * 2 ** (failures - settings.login_max_failures)
+        wait = min(backoff, BACKOFF_MAX_SECONDS) - _seconds_since(last, now)
+    recent, last_any = db.execute(
+        select(func.count(), func.max(LoginFailure.at)).where(
+            *others, LoginFailure.at > now - ACCOUNT_WINDOW
+        )
+    ).one()
+    if recent >= ACCOUNT_UNDER_ATTACK:
+        wait = max(wait, ACCOUNT_SLOW_SECONDS - _seconds_since(last_any, now))
+    return math.ceil(wait) if wait > 0 else 0
+
+
+def _seconds_since(moment, now: datetime) -> float:
+    if isinstance(moment, str):  # SQLite's max() of a datetime column
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:  # SQLite hands back naive UTC
+        moment = moment.replace(tzinfo=UTC)
+    return (now - moment).total_seconds()
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds} 秒" if seconds < 120 else f"{math.ceil(seconds / 60)} 分钟"
+
+
+def _verify(password_hash: str | None, password: str) -> tuple[bool, str | None]:
+    """(password correct, a new hash when the parameters changed); argon2 only, no database."""
+    if password_hash is None:
+        password_matches(_dummy_hash(), password)  # as slow as a real check: names stay secret
+        return False, None
+    if not password_matches(password_hash, password):
+        return False, None
+    return True, hash_password(password) if hasher.check_needs_rehash(password_hash) else None
+
+
+def finish_attempt(sessionmaker, attempt: Attempt, new_hash: str | None) -> User:
+    with sessionmaker() as db:
+        db.execute(
+            delete(LoginFailure).where(
+                LoginFailure.username == attempt.username,
+                LoginFailure.address == attempt.address,
+            )
+        )
+        user = db.get(User, attempt.user_id)
+        if new_hash is not None:
+            user.password_hash = new_hash
+        db.commit()
+        return user
 
 
 def session_data(user: User) -> dict[str, Any]:
-    return {"uid": user.id, "epoch": user.session_epoch}
+    # "csrf": a random key per login that CSRF tokens are bound to (server/csrf.py)
+    return {"uid": user.id, "epoch": user.session_epoch, "csrf": secrets.token_hex(16)}
 
 
 def _load_user(sessionmaker, data: dict[str, Any]) -> User | None:

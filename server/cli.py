@@ -68,7 +68,11 @@ def _run(settings: Settings, args) -> int:
         host=settings.host,
         port=settings.port,
         workers=args.workers,
-        proxy_headers=True,
+        # by default uvicorn believes X-Forwarded-For (and -Proto) from 127.0.0.1: only the
+        # proxies in XUEGONG_TRUSTED_PROXIES are believed, by uvicorn (the scheme, so the sync
+        # endpoints' same-origin check sees https) and by the login count (server/auth.py)
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
         log_level="info",
     )
     return 0

@@ -7,6 +7,7 @@ value stops start-up with a message that names the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field, fields
@@ -56,8 +57,13 @@ class Settings:
     )
     login_max_failures: int = setting(
         "XUEGONG_LOGIN_MAX_FAILURES",
-        "failed logins per account and address within 15 minutes before a lock-out",
+        "failed logins per account and address before each further try waits (30 s, doubling)",
         "5",
+    )
+    trusted_proxies: tuple[str, ...] = setting(
+        "XUEGONG_TRUSTED_PROXIES",
+        "comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is believed",
+        "",
     )
 
     @property
@@ -69,6 +75,10 @@ class Settings:
         """Labels printed with this address open only on this machine, never on a phone."""
         host = urlsplit(self.base_url).hostname or ""
         return host in ("localhost", "0.0.0.0", "::1", "::") or host.startswith("127.")
+
+    @property
+    def proxy_networks(self) -> list:
+        return [ipaddress.ip_network(p) for p in self.trusted_proxies]
 
     @property
     def secure_cookies(self) -> bool:
@@ -125,6 +135,17 @@ class Settings:
         if debug not in ("0", "1", "true", "false", ""):
             fail("debug", f"must be 0 or 1, not {raw['debug']!r}")
 
+        proxies = raw["trusted_proxies"] or ()
+        if isinstance(proxies, str):
+            try:
+                proxies = tuple(
+                    str(ipaddress.ip_network(p.strip(), strict=False))
+                    for p in proxies.split(",")
+                    if p.strip()
+                )
+            except ValueError as exc:
+                fail("trusted_proxies", f"not an address or network: {exc}")
+
         return cls(
             environment=environment,
             database_url=database_url,
@@ -135,6 +156,7 @@ class Settings:
             debug=debug in ("1", "true"),
             var_dir=var_dir,
             login_max_failures=integer("login_max_failures"),
+            trusted_proxies=tuple(proxies),
         )
 
     @classmethod

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from server import doors
 from server.clock import today
@@ -31,6 +31,7 @@ from server.models import (
     Student,
     SwapRequest,
     SwapStatus,
+    User,
 )
 from server.sync import merge
 from server.sync.ids import new_entry_id
@@ -88,6 +89,7 @@ GETS = {
     "/week": STAFF,
     "/due": STAFF,
     "/leave": STAFF,
+    "/account/password": STAFF,
     "/department/leave": LEADERS,
     "/department/rules": LEADERS,
     "/department/rules?department={other_department}": answers(
@@ -286,6 +288,10 @@ POSTS = {
     ),
     "/login": ({"username": "nobody"}, answers(PASSES, anonymous=PASSES)),
     "/logout": ({}, answers(PASSES, anonymous=EXPIRED)),
+    "/account/password/change": (
+        {"current_password": "wrong", "new_password": "x", "new_password_again": "x"},
+        answers(PASSES, anonymous=EXPIRED),
+    ),
     # JSON
     "/sync/push": (
         {"json": {"device_id": "{device}", "mutations": []}},
@@ -473,17 +479,27 @@ def _spare_guardian(sessionmaker, places) -> int:
 
 def _post(app, as_person, person, path, body):
     if path == "/logout":
-        # logging out ends that person's sessions: a session of its own, not the table's
+        # logging out ends every session of that person (server/accounts.py): log out a
+        # session of its own, then give the epoch back so the table's session stays valid
         with TestClient(app) as client:
             if person != "anonymous":
                 assert log_in(client, person).status_code == 303
             client.get("/login")
-            return client.post(
+            response = client.post(
                 path,
                 data={"_csrf_token": client.cookies.get("csrftoken", "")},
                 headers={"x-csrftoken": client.cookies.get("csrftoken", "")},
                 follow_redirects=False,
             )
+        if person != "anonymous":
+            with app.state.sessionmaker() as db:
+                db.execute(
+                    update(User)
+                    .where(User.username == person)
+                    .values(session_epoch=User.session_epoch - 1)
+                )
+                db.commit()
+        return response
     client = as_person(person)
     token = client.cookies.get("csrftoken", "")
     if "json" in body:

@@ -1,4 +1,4 @@
-"""Login and logout."""
+"""Login, logout and changing one's password."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
-from server import auth, params
+from server import accounts, auth, csrf, params
+from server.auth import requires_staff
+from server.models import User
 from server.settings import Settings
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -21,44 +23,110 @@ def login_page(request: Request, next: str = "") -> Template:
     return _login_template(request, next)
 
 
-# not a writer of server/app.py's kind: its writes are single statements after the password
-# check, which must not hold SQLite's write lock (or the writers' turn) while argon2 runs
-@post("/login", name="login_submit", status_code=303, sync_to_thread=True, opt={"writes": False})
-def login_submit(
-    request: Request, db: Session, settings: Settings, data: Form
-) -> Template | Redirect:
-    address = request.client.host if request.client else "unknown"
+# async: the steps that touch the database and argon2 run in threads of their own
+# (server/auth.py), so no connection is held while a password is checked
+@post("/login", name="login_submit", status_code=303)
+async def login_submit(request: Request, settings: Settings, data: Form) -> Template | Redirect:
+    address = auth.client_address(
+        request.client.host if request.client else None,
+        request.headers.get("x-forwarded-for"),
+        settings,
+    )
     try:
         next_path, username = params.one(data, "next"), params.one(data, "username")
         password = params.one(data, "password")
-        user = auth.check_login(db, settings, username, password, address)
     except params.BadInput as exc:
         return _login_template(request, "", error=exc.detail, status=400)
+    try:
+        user = await auth.log_in(request.app.state, settings, username, password, address)
     except auth.LoginRefused as exc:
-        return _login_template(request, next_path, error=str(exc), username=username, status=400)
-    request.set_session(auth.session_data(user))
-    return Redirect(_safe_next(request, next_path), status_code=303)
+        return _login_template(
+            request,
+            next_path,
+            error=str(exc),
+            username=username,
+            status=400 if exc.retry_after is None else 429,
+            headers={} if exc.retry_after is None else {"Retry-After": str(exc.retry_after)},
+        )
+    return _start_session(request, settings, user, _safe_next(request, next_path))
 
 
-@post("/logout", name="logout", status_code=303, sync_to_thread=False)
-def logout(request: Request) -> Redirect:
+@post("/logout", name="logout", status_code=303, sync_to_thread=True)
+def logout(request: Request, db: Session) -> Redirect:
+    if isinstance(request.user, User):
+        # every copy of this session cookie stops working, on this phone and any other
+        accounts.end_sessions(db, request.user)
+        db.commit()
     request.clear_session()
     # a shared phone keeps nothing of this person: cached pages, the outbox (IndexedDB) and
     # the service worker go; the page's own script warns first when the outbox is not empty
-    return Redirect(
+    response = Redirect(
         request.app.route_reverse("login"),
         status_code=303,
         headers={"Clear-Site-Data": '"cache", "storage"'},
     )
+    response.delete_cookie(csrf.config(request.app.state.settings).cookie_name)
+    return response
+
+
+@get("/account/password", name="password_form", guards=[requires_staff], sync_to_thread=False)
+def password_form(changed: bool = False) -> Template:
+    return Template("account_password.html", context={"error": "", "changed": changed})
+
+
+# async, without the request's `db`: a POST's session would hold SQLite's writers' turn
+# while argon2 runs; the check runs in a hashing thread, the write is one short step
+@post(
+    "/account/password/change",
+    name="change_password",
+    guards=[requires_staff],
+    status_code=303,
+)
+async def change_password(request: Request, settings: Settings, data: Form) -> Template | Redirect:
+    user = request.user
+    new = data.get("new_password", "")
+    try:
+        if new != data.get("new_password_again", ""):
+            raise accounts.PasswordRefused("两次输入的新密码不一致。")
+        new_hash = await auth.run_hashing(
+            accounts.new_password_hash, user, data.get("current_password", ""), new
+        )
+    except accounts.PasswordRefused as exc:
+        return Template(
+            "account_password.html", context={"error": str(exc), "changed": False}, status_code=400
+        )
+    await auth.run_writing(request.app.state, _set_password, user, new_hash)
+    # every other phone is logged out; this one goes on with a session of the new epoch
+    done = request.app.route_reverse("password_form")
+    return _start_session(request, settings, user, f"{done}?changed=1")
+
+
+def _set_password(sessionmaker, user: User, new_hash: str) -> None:
+    with sessionmaker() as db:
+        accounts.set_password(db, user, new_hash)
+        db.commit()
+
+
+def _start_session(request: Request, settings: Settings, user: User, to: str) -> Redirect:
+    session = auth.session_data(user)
+    request.set_session(session)
+    # a CSRF token issued before does not fit the new session: hand out its own
+    return Redirect(to, status_code=303, cookies=[csrf.cookie(settings, session)])
 
 
 def _login_template(
-    request: Request, next_path: str, error: str = "", username: str = "", status: int = 200
+    request: Request,
+    next_path: str,
+    error: str = "",
+    username: str = "",
+    status: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Template:
     return Template(
         "login.html",
         context={"next": next_path, "error": error, "username": username},
         status_code=status,
+        headers=headers,
     )
 
 
@@ -69,4 +137,4 @@ def _safe_next(request: Request, next_path: str) -> str:
     return request.app.route_reverse("home")
 
 
-ROUTES = [login_page, login_submit, logout]
+ROUTES = [login_page, login_submit, logout, password_form, change_password]
