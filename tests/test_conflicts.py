@@ -82,13 +82,21 @@ def test_an_invalid_stale_edit_is_rejected_not_kept(db, counselors_entry):
     assert conflicts_of(db, entry["id"]) == []
 
 
-def test_a_kept_losing_version_is_the_checked_one_without_extra_fields(db, counselors_entry):
+def test_a_stale_edit_carrying_400_kb_of_extra_fields_is_rejected_not_kept(db, counselors_entry):
     client, device, room, entry = counselors_entry
     stale = update(entry["id"], {**visit(room, stars=2), "junk": JUNK_ASCII}, base_revision=1)
     (answer,) = results(push(client, [stale], device))
+    assert answer["status"] == "rejected"
+    assert conflicts_of(db, entry["id"]) == []
+
+
+def test_a_kept_losing_version_is_the_checked_one(db, counselors_entry):
+    client, device, room, entry = counselors_entry
+    stale = update(entry["id"], visit(room, stars=2), base_revision=1)
+    (answer,) = results(push(client, [stale], device))
     assert answer["status"] == "conflict"
     (kept,) = conflicts_of(db, entry["id"])
-    assert "junk" not in kept.payload and kept.payload["stars"] == 2
+    assert kept.payload["stars"] == 2 and kept.payload["room_id"] == room
     assert len(msgspec.json.encode(kept.payload)) < 1000
 
 
