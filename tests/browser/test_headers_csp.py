@@ -22,7 +22,7 @@ def pages_without_parameters(settings) -> list[str]:
     for route in app.routes:
         if "{" in route.path or route.path.startswith(("/static", "/sync", *SKIP)):
             continue
-        if "GET" in getattr(route, "http_methods", ()) and not route.path.endswith(
+        if "GET" in getattr(route, "methods", ()) and not route.path.endswith(
             (".xlsx", ".json", ".png", ".webmanifest")
         ):
             paths.add(route.path)
