@@ -6,7 +6,7 @@
 // first. A form post carrying `_kind` that cannot reach the server goes to the outbox and is
 // answered at once. htmx fragments and JSON are never cached.
 
-const VERSION = "v5"; // bump whenever a SHELL file changes: the new worker precaches it again
+const VERSION = "v6"; // bump whenever a SHELL file changes: the new worker precaches it again
 const SHELL_CACHE = `xg-shell-${VERSION}`;
 // pages kept for offline use (准备巡查 and pages visited); they survive worker updates
 const PAGES_CACHE = "xg-pages-v1";

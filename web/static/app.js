@@ -36,6 +36,12 @@ window.addEventListener("pageshow", () => {
 });
 document.addEventListener("htmx:load", (event) => freshEntryIds(event.detail.elt));
 
+// the import's confirmation: the apply runs in one request; show that it is under way
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (!event.target.closest?.("[data-import-apply]")) return;
+  document.querySelector("[data-apply-progress]")?.removeAttribute("hidden");
+});
+
 // No service worker took the save (first visit before it installed, or a forced reload):
 // keep the entry in the outbox from here, so nothing written is lost.
 document.addEventListener("htmx:sendError", async (event) => {
