@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, joinedload
 from server import clock
 from server.models import (
     Bed,
+    Conflict,
     Department,
     DutyShift,
     Entry,
@@ -186,6 +187,15 @@ STUDENT_UPKEEP = {
     "contact_grade": ("counselor",),  # §2.5.4: the counselor grades how often parents hear
     "guardians": ("counselor", "class_teacher"),
 }
+
+
+def conflict_for(db: Session, user: User, conflict_id: int) -> Conflict:
+    """An open conflict of this user's (a version of theirs that lost a merge): anyone else's,
+    or one already resolved, is answered as not found, naming nothing."""
+    conflict = db.get(Conflict, conflict_id)
+    if conflict is None or conflict.author_id != user.id or conflict.resolved:
+        raise NotFoundException("找不到这条待处理的冲突。")
+    return conflict
 
 
 def guardian_to_keep(db: Session, user: User, guardian_id: int) -> Guardian:

@@ -267,9 +267,7 @@ def resolve(
     request: Request[User, dict, object], db: Session, conflict_id: Id, data: ResolveIn
 ) -> Result:
     """Keep the server's version, or write mine on top of the current revision."""
-    conflict = db.get(Conflict, conflict_id)
-    if conflict is None or conflict.author_id != request.user.id or conflict.resolved:
-        raise HTTPException(status_code=404, detail="找不到这条待处理的冲突。")
+    conflict = scope.conflict_for(db, request.user, conflict_id)
     outcome = merge.Outcome(conflict.entry_id, "duplicate", revision=conflict.server_revision)
     if data.keep == "mine":
         entry = db.get(Entry, conflict.entry_id)
