@@ -35,8 +35,11 @@ test: setup lint test-sqlite test-postgres ## every test on SQLite (browser too)
 lint: setup ## ruff
 	$(VENV)/bin/ruff check server tests bench
 
-test-sqlite: setup ## every test on SQLite, the browser suite included (it runs once, here)
-	$(PY) -m pytest -q
+# the browser suite runs once, here, in a pytest run of its own: Playwright's sync API keeps an
+# event loop running in the test process, where the load and login tests run their own
+test-sqlite: setup ## every test on SQLite, then the browser suite (it runs once, here)
+	$(PY) -m pytest -q -m "not browser"
+	$(PY) -m pytest -q -m browser
 
 test-postgres: setup ## the suite but the browser tests on PostgreSQL (skipped, saying why, when unreachable outside CI)
 	@if $(PY) -m tests.postgres "$(TEST_POSTGRES_URL)"; then \
