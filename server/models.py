@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -676,3 +677,89 @@ class SensitiveRead(Base):
 
     reader: Mapped[User] = relationship()
     entry: Mapped[Entry] = relationship()
+
+
+# --- bringing the college in (issue 11): student status, room gender, import records
+# Kept in their own section so the import's additions merge cleanly; the columns are added
+# to the classes above with setattr, which declarative mapping supports.
+
+
+class StudentStatus(enum.StrEnum):
+    """学籍状态: only 在读 students belong in day-to-day lists; the others keep their history."""
+
+    enrolled = "enrolled"  # 在读
+    suspended = "suspended"  # 休学
+    withdrawn = "withdrawn"  # 退学
+    graduated = "graduated"  # 毕业
+
+    @property
+    def label(self) -> str:
+        return STUDENT_STATUS_LABELS[self]
+
+
+STUDENT_STATUS_LABELS = {
+    StudentStatus.enrolled: "在读",
+    StudentStatus.suspended: "休学",
+    StudentStatus.withdrawn: "退学",
+    StudentStatus.graduated: "毕业",
+}
+
+Student.status = mapped_column(
+    _enum(StudentStatus), nullable=False, default=StudentStatus.enrolled, server_default="enrolled"
+)
+# 男 / 女 for a single-sex room; None when the room's gender was never given
+Room.gender = mapped_column(String(2), nullable=True)
+
+
+class ImportStatus(enum.StrEnum):
+    """uploaded → checking → checked (ready) or rejected (row errors) or unreadable;
+    checked → applying → applied or failed."""
+
+    uploaded = "uploaded"
+    checking = "checking"
+    checked = "checked"
+    rejected = "rejected"
+    unreadable = "unreadable"
+    applying = "applying"
+    applied = "applied"
+    failed = "failed"
+
+    @property
+    def label(self) -> str:
+        return {
+            "uploaded": "已上传",
+            "checking": "检查中",
+            "checked": "待确认",
+            "rejected": "有错误",
+            "unreadable": "无法读取",
+            "applying": "导入中",
+            "applied": "已导入",
+            "failed": "导入失败",
+        }[self.value]
+
+
+class ImportRun(Base):
+    """One uploaded workbook and what became of it (server/college_import/).
+
+    The file's bytes wait here between preview and confirm, so any app process can confirm
+    it; they are dropped once the workbook is applied. `progress` (0–100) and `stage` are
+    written while a large workbook is checked, for the page that polls them.
+    """
+
+    __tablename__ = "imports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, also in the URL
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the shell
+    filename: Mapped[str] = mapped_column(String(200))
+    sheet: Mapped[str | None] = mapped_column(String(20))  # the table a .csv holds
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[ImportStatus] = mapped_column(_enum(ImportStatus))
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    stage: Mapped[str] = mapped_column(String(50), default="")
+    preview: Mapped[dict | None] = mapped_column(JSONDoc)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User | None] = relationship()
