@@ -23,6 +23,7 @@ from server.kinds import RECORD_KINDS
 from server.models import ROLE_LABELS
 from server.routes import (
     accounts,
+    admin_import,
     attendance,
     department,
     department_rules,
@@ -69,6 +70,7 @@ ROUTES = [
     *labels.ROUTES,
     *semesters.ROUTES,
     *upkeep.ROUTES,
+    *admin_import.ROUTES,
     *health.ROUTES,
     *pwa.ROUTES,
     *install.ROUTES,

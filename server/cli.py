@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("settings", help="list the environment variables the app reads")
 
+    _import_commands(sub)
+
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -140,6 +142,89 @@ def _settings(settings: Settings, args) -> int:
     return 0
 
 
+# --- bringing the college in (server/college_import/)
+
+
+def _import_commands(sub) -> None:
+    template = sub.add_parser("import-template", help="write the empty import workbook")
+    template.add_argument("file", help="where to write it, e.g. 导入模板.xlsx")
+    imp = sub.add_parser(
+        "import",
+        help="import a workbook (.xlsx) or one sheet (.csv): prints the preview; exit 0 applied,"
+        " 1 row errors (nothing applied), 2 unreadable",
+    )
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true", help="check and print, write nothing")
+    imp.add_argument("--sheet", help="which sheet a .csv holds (default: from its file name)")
+
+
+def _import_template(settings: Settings, args) -> int:
+    from pathlib import Path
+
+    from server.college_import import template
+
+    Path(args.file).write_bytes(template())
+    print(f"wrote {args.file}")
+    return 0
+
+
+def _import(settings: Settings, args) -> int:
+    from pathlib import Path
+
+    from server.college_import import MAX_BYTES, Unreadable, import_workbook
+    from server.db import make_engine, make_sessionmaker
+
+    path = Path(args.file)
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise Unreadable(f"文件超过 {MAX_BYTES // (1024 * 1024)} MB，请拆分后分批导入。")
+        content = path.read_bytes()
+    except OSError as exc:
+        print(f"xuegong import: 无法打开文件 {path}：{exc.strerror}", file=sys.stderr)
+        return 2
+    except Unreadable as exc:
+        print(f"xuegong import: {exc}", file=sys.stderr)
+        return 2
+
+    def progress(stage: str, fraction: float) -> None:
+        print(f"  {stage} {fraction:4.0%}", file=sys.stderr, flush=True)
+
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as db:
+            result = import_workbook(
+                db, content, path.name, sheet=args.sheet, dry_run=args.dry_run, progress=progress
+            )
+    except Unreadable as exc:
+        print(f"xuegong import: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print(_preview_text(result.preview))
+    if result.preview.errors:
+        print(f"有 {len(result.preview.errors)} 处错误：没有写入任何数据。")
+        return 1
+    print("已导入。" if result.applied else "检查通过（--dry-run：没有写入）。")
+    return 0
+
+
+def _preview_text(preview) -> str:
+    lines = []
+    for s in preview.sheets:
+        lines.append(f"{s.name}：新增 {s.new}，修改 {s.changed}，不变 {s.unchanged}")
+        for change in s.changes:
+            fields = "；".join(
+                f"{f}：{old or '（空）'} → {new or '（空）'}" for f, old, new in change["fields"]
+            )
+            lines.append(f"  第 {change['row']} 行 {change['key']}：{fields}")
+    if preview.ignored:
+        lines.append("已忽略的工作表：" + "、".join(preview.ignored))
+    for e in preview.errors:
+        where = f"第 {e.row} 行" if e.row else "表头"
+        lines.append(f"错误 {e.sheet} {where} {e.column}：{e.message}")
+    return "\n".join(lines)
+
+
 COMMANDS = {
     "migrate": _migrate,
     "run": _run,
@@ -148,6 +233,8 @@ COMMANDS = {
     "backup": _backup,
     "restore": _restore,
     "settings": _settings,
+    "import-template": _import_template,
+    "import": _import,
 }
 
 if __name__ == "__main__":

@@ -334,7 +334,7 @@ class _Checker:
     # --- the sheets, in order ------------------------------------------------------------------
 
     def _departments(self, sheet, rows):
-        for row_no, key, values in self._unique(
+        for row_no, key, _values in self._unique(
             sheet, rows, lambda v: (v["系部名称"],), "系部名称"
         ):
             old = {"id": self.departments[key[0]]} if key[0] in self.departments else None
