@@ -302,11 +302,16 @@ class _Checker:
                 padded = next(
                     (("0" * k) + value for k in range(1, 4) if ("0" * k) + value in known), None
                 )
-                if len(value) < width or (padded and value not in known):
-                    self._error(sheet, row_no, column.header,
-                                f"{column.header}“{value}”存成了数字，比本列其他{column.header}（{width or len(padded)} 位）短："
-                                "Excel 可能去掉了开头的 0。请把该列设为文本格式，按原样填写。")  # fmt: skip
-                    values["__bad"] = True
+                if padded and value not in known:
+                    why = f"系统中有{column.header}“{padded}”"
+                elif len(value) < width:
+                    why = f"比本列其他{column.header}（{width} 位）短"
+                else:
+                    continue
+                self._error(sheet, row_no, column.header,
+                            f"{column.header}“{value}”存成了数字，{why}：Excel 可能去掉了开头的 0。"
+                            "请把该列设为文本格式，按原样填写。")  # fmt: skip
+                values["__bad"] = True
         for row_no, values in parsed:
             if not values.pop("__bad", False):
                 kept.append((row_no, values))
