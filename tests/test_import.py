@@ -59,7 +59,11 @@ def test_a_workbook_brings_the_whole_college_in(empty):
     assert student(empty, "2024010104").status == StudentStatus.suspended
     bed = empty.scalar(select(Bed).where(Bed.student_id == s3.id))
     assert (bed.number, empty.get(Room, bed.room_id).gender) == (2, "男")
-    assert {s.name: (s.new, s.changed, s.unchanged) for s in result.preview.sheets}["学生"] == (4, 0, 0)
+    assert {s.name: (s.new, s.changed, s.unchanged) for s in result.preview.sheets}["学生"] == (
+        4,
+        0,
+        0,
+    )
 
 
 def test_importing_the_same_workbook_twice_changes_nothing(empty):
@@ -77,7 +81,9 @@ def test_a_workbook_with_one_bad_row_changes_nothing(empty):
     before = snapshot(empty)
     sheets = college()
     sheets["学生"][1][1] = "张一改名"  # a valid change in the same workbook …
-    sheets["学生"].append(["2024010199", "新生", "男", "没有这个班", "", "", ""])  # … and one bad row
+    sheets["学生"].append(
+        ["2024010199", "新生", "男", "没有这个班", "", "", ""]
+    )  # … and one bad row
     result = run(empty, sheets)
     assert not result.applied
     assert errors_of(result) == [("学生", 6, "班级名称")]
@@ -154,7 +160,9 @@ def test_imported_staff_get_an_account_without_a_usable_password(empty, import_s
 
 def test_an_existing_password_is_kept_when_the_staff_row_is_imported_again(empty):
     run(empty, college())
-    empty.execute(User.__table__.update().where(User.username == "T001").values(password_hash="kept"))
+    empty.execute(
+        User.__table__.update().where(User.username == "T001").values(password_hash="kept")
+    )
     empty.commit()
     run(empty, college())
     empty.expire_all()
@@ -165,7 +173,11 @@ def test_each_import_is_recorded_with_who_and_the_counts(empty):
     admin = empty.scalar(select(User).where(User.username == "admin"))
     run(empty, college(), user=admin)
     (record,) = empty.scalars(select(ImportRun)).all()
-    assert (record.user_id, record.filename, record.status) == (admin.id, "学院.xlsx", ImportStatus.applied)
+    assert (record.user_id, record.filename, record.status) == (
+        admin.id,
+        "学院.xlsx",
+        ImportStatus.applied,
+    )
     assert {s["name"]: s["new"] for s in record.preview["sheets"]}["学生"] == 4
     assert record.content is None  # the file itself is not kept once applied
 
@@ -180,7 +192,9 @@ def test_courses_share_one_course_and_teacher_per_department(empty):
 
 def test_a_guardian_is_found_again_by_student_and_name(empty):
     run(empty, college())
-    sheets = {"家长": [["学号", "姓名", "关系", "电话"], ["2024010101", "张父", "父亲", "13700000009"]]}
+    sheets = {
+        "家长": [["学号", "姓名", "关系", "电话"], ["2024010101", "张父", "父亲", "13700000009"]]
+    }
     result = run(empty, sheets)
     assert result.preview.sheets[0].changes[0]["fields"] == [["电话", "13700000001", "13700000009"]]
     assert empty.scalar(select(Guardian.phone).where(Guardian.name == "张父")) == "13700000009"

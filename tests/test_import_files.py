@@ -84,7 +84,9 @@ def test_a_number_matching_a_zero_padded_student_is_an_error(empty):
 def test_a_number_longer_than_excel_keeps_exactly_is_an_error(empty):
     base(empty)
     result = import_workbook(
-        empty, students_book([1234567890123456789, "张一", "男", "2024级软件1班", None, None, None]), "x.xlsx"
+        empty,
+        students_book([1234567890123456789, "张一", "男", "2024级软件1班", None, None, None]),
+        "x.xlsx",
     )
     assert errors(result) == [("学生", 2, "学号")] and "15 位" in result.preview.errors[0].message
 
@@ -92,17 +94,37 @@ def test_a_number_longer_than_excel_keeps_exactly_is_an_error(empty):
 def test_a_landline_that_lost_its_zero_is_an_error(empty):
     base(empty)
     result = import_workbook(
-        empty, students_book(["2024010101", "张一", "男", "2024级软件1班", None, 57188886666, None]), "x.xlsx"
+        empty,
+        students_book(["2024010101", "张一", "男", "2024级软件1班", None, 57188886666, None]),
+        "x.xlsx",
     )
-    assert errors(result) == [("学生", 2, "手机")] and "区号开头的 0" in result.preview.errors[0].message
+    assert (
+        errors(result) == [("学生", 2, "手机")]
+        and "区号开头的 0" in result.preview.errors[0].message
+    )
 
 
 def test_full_width_digits_and_spaces_around_names_are_read_as_meant(empty):
     base(empty)
-    book = students_book(["２０２４ ０１０１０１", "　张一 ", " 男", " 2024级软件1班　", "重点 ", "１３９ ０００ ００００１", " 在读"])
+    book = students_book(
+        [
+            "２０２４ ０１０１０１",
+            "　张一 ",
+            " 男",
+            " 2024级软件1班　",
+            "重点 ",
+            "１３９ ０００ ００００１",
+            " 在读",
+        ]
+    )
     assert import_workbook(empty, book, "x.xlsx").applied
     s = student(empty, "2024010101")
-    assert (s.name, s.gender, s.phone, s.school_class.name) == ("张一", "男", "13900000001", "2024级软件1班")
+    assert (s.name, s.gender, s.phone, s.school_class.name) == (
+        "张一",
+        "男",
+        "13900000001",
+        "2024级软件1班",
+    )
 
 
 def test_empty_rows_are_skipped_and_errors_keep_excel_row_numbers(empty):
@@ -220,4 +242,7 @@ def test_a_file_that_is_not_a_readable_workbook_gets_a_chinese_reason(empty, cas
 
 def test_a_header_row_that_cannot_be_found_is_an_error_of_the_sheet(empty):
     result = import_workbook(empty, xlsx({"学生": [["名单"], ["张一", "男"]]}), "x.xlsx")
-    assert errors(result) == [("学生", None, "")] and "找不到表头行" in result.preview.errors[0].message
+    assert (
+        errors(result) == [("学生", None, "")]
+        and "找不到表头行" in result.preview.errors[0].message
+    )
