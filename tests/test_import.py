@@ -21,17 +21,10 @@ from server.models import (
     StudentStatus,
     User,
 )
-from tests.test_import_fixtures import (  # noqa: F401
-    college,
-    counts,
-    empty,
-    import_sessionmaker,
-    import_url,
-    snapshot,
-    student,
-    with_rows,
-    xlsx,
-)
+from tests.test_import_fixtures import college, counts, snapshot, student, with_rows, xlsx
+
+# the import database and its fixtures (empty, import_client …)
+pytest_plugins = ["tests.test_import_fixtures"]
 
 
 def run(db, sheets, **kw):

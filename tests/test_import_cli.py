@@ -5,15 +5,10 @@ from __future__ import annotations
 import pytest
 
 from server import cli
-from tests.test_import_fixtures import (  # noqa: F401
-    college,
-    counts,
-    empty,
-    import_sessionmaker,
-    import_url,
-    with_rows,
-    xlsx,
-)
+from tests.test_import_fixtures import college, counts, with_rows, xlsx
+
+# the import database and its fixtures (empty, import_client …)
+pytest_plugins = ["tests.test_import_fixtures"]
 
 
 @pytest.fixture

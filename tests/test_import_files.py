@@ -10,17 +10,10 @@ import pytest
 
 from server.college_import import MAX_BYTES, Unreadable, import_workbook, template
 from server.college_import.reading import read
-from tests.test_import_fixtures import (  # noqa: F401
-    college,
-    counts,
-    csv_bytes,
-    empty,
-    import_sessionmaker,
-    import_url,
-    snapshot,
-    student,
-    xlsx,
-)
+from tests.test_import_fixtures import college, counts, csv_bytes, student, xlsx
+
+# the import database and its fixtures (empty, import_client …)
+pytest_plugins = ["tests.test_import_fixtures"]
 
 STUDENTS_HEADER = ["学号", "姓名", "性别", "班级名称", "联系等级", "手机", "状态"]
 

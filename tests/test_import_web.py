@@ -8,17 +8,10 @@ from sqlalchemy import select
 
 from server.models import ImportRun, ImportStatus
 from tests.conftest import csrf_token, log_in
-from tests.test_import_fixtures import (  # noqa: F401
-    college,
-    counts,
-    empty,
-    import_app,
-    import_client,
-    import_sessionmaker,
-    import_url,
-    with_rows,
-    xlsx,
-)
+from tests.test_import_fixtures import college, counts, with_rows, xlsx
+
+# the import database and its fixtures (empty, import_client …)
+pytest_plugins = ["tests.test_import_fixtures"]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
