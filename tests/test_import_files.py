@@ -239,3 +239,9 @@ def test_a_header_row_that_cannot_be_found_is_an_error_of_the_sheet(empty):
         errors(result) == [("学生", None, "")]
         and "找不到表头行" in result.preview.errors[0].message
     )
+
+
+def test_room_numbers_of_different_lengths_are_not_taken_for_lost_zeros(empty):
+    rooms = {"宿舍": [["楼栋", "房间号", "床位数"], ["1号楼", "1101", 4], ["1号楼", 512, 4]]}
+    assert import_workbook(empty, xlsx(rooms), "x.xlsx").applied
+    assert counts(empty)["rooms"] == 2

@@ -38,6 +38,9 @@ from server.models import (
 
 GRADE_LABELS = dict(zip(ContactGrade, ("特殊", "重点", "一般"), strict=True))
 MAX_BEDS_PER_ROOM = 20
+# codes that colleges pad with zeros and Excel strips; room numbers are left alone (1101 and
+# 512 side by side are both real)
+ZERO_PADDED = {"学号", "工号", "辅导员工号", "班主任工号"}
 DEPARTMENT_ROLES = {"辅导员", "班主任", "系部学生工作负责人"}  # these need a 系部
 
 
@@ -288,7 +291,7 @@ class _Checker:
         """A code that was a number and is shorter than the column's codes typed as text (or
         matches a known code once zeros are put back) lost its leading zeros in Excel."""
         kept = []
-        for column in (c for c in spec.columns if c.kind == "code"):
+        for column in (c for c in spec.columns if c.header in ZERO_PADDED):
             typed = Counter(
                 len(v[column.header]) for (_, v), n in zip(parsed, numeric, strict=True)
                 if column.header in v and v[column.header] and column.header not in n
