@@ -23,6 +23,8 @@ from server.models import (
     Conflict,
     DutyShift,
     Guardian,
+    ImportRun,
+    ImportStatus,
     LeaveStatus,
     Room,
     SchoolClass,
@@ -125,6 +127,11 @@ GETS = {
     # escalations carry sensitive notes: leaders and the office, not admin (scope.py)
     "/escalations": answers(FORBIDDEN, office1=OK, leader1=OK, leader_x=OK),
     "/audit": answers(FORBIDDEN, office1=OK),
+    # the college import (server/routes/admin_import.py): the admin only
+    "/admin/import": answers(FORBIDDEN, admin=OK),
+    "/admin/import/template.xlsx": answers(FORBIDDEN, admin=OK),
+    "/admin/import/{import_run}": answers(FORBIDDEN, admin=OK),
+    "/admin/import/{import_run}/progress": answers(FORBIDDEN, admin=OK),
     "/labels": answers(FORBIDDEN, admin=OK),
     "/labels/{building}": answers(FORBIDDEN, admin=OK),
     # 检查上课: the class teacher and the counselor record checks; leaders, office and admin
@@ -189,6 +196,10 @@ POSTS = {
         answers(FORBIDDEN, anonymous=EXPIRED, counselor_x=NOT_FOUND, teacher_x=NOT_FOUND),
     ),
     "/records/{record_kind}": ({}, answers(PASSES, anonymous=EXPIRED)),
+    # the import: a form without a file, and steps of an import that was refused already
+    "/admin/import/uploads": ({}, answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES)),
+    "/admin/import/{import_run}/check": ({}, answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES)),
+    "/admin/import/{import_run}/apply": ({}, answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES)),
     "/entries/{counselor1_talk}/revisions": (
         {},
         answers(FORBIDDEN, anonymous=EXPIRED, counselor1=PASSES),
@@ -383,6 +394,7 @@ def places(sessionmaker, settings, elsewhere):
             "counselor_x": elsewhere.people["counselor_x"],
             "counselor1_entry": record_visit(db, "counselor1", datetime.now(UTC)),
             "counselor1_talk": talk,
+            "import_run": rejected_import(db),
             "counselor1_leave": leave.id,
             "counselor1_conflict": conflict.id,
             "swap": swap.id,
@@ -399,6 +411,17 @@ def places(sessionmaker, settings, elsewhere):
 
 
 SPARE_GUARDIAN = "测试用家长"
+
+
+def rejected_import(db) -> str:
+    """An import that was checked and refused: its page lists the errors; it cannot apply."""
+    run = ImportRun(
+        id="authorization-table-run", filename="x.xlsx", size=1, status=ImportStatus.rejected,
+        preview={"sheets": [], "errors": [], "ignored": []}, progress=100, stage="", message="",
+    )  # fmt: skip
+    db.merge(run)
+    db.commit()
+    return run.id
 
 
 def record_talk(db, username: str, **payload):
@@ -512,6 +535,7 @@ def _route_key(template: str) -> str:
         "own_student": "student_id:int", "foreign_student": "student_id:int",
         "other_student": "student_id:int", "own_guardian": "guardian_id:int",
         "fresh_guardian": "guardian_id:int", "no_room": "room_id:int",
+        "import_run": "run_id:str",
     }.items():  # fmt: skip
         path = path.replace(f"{{{name}}}", f"{{{param}}}")
     return path
