@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from server import auth
+from server import auth, clock
 from server.college_import import import_workbook
 from server.college_import.applying import UNUSABLE_PASSWORD
 from server.models import (
     Bed,
+    BedMove,
     ClassCourse,
     ContactGrade,
     Guardian,
@@ -129,14 +130,20 @@ def test_any_subset_of_sheets_may_be_imported(empty):
                         .join(Room).where(Room.number == "101")) is None  # fmt: skip
 
 
-def test_two_students_may_swap_beds_in_one_import(empty):
-    run(empty, college())
+def test_two_students_may_swap_beds_in_one_import_and_the_moves_are_kept(empty):
+    admin = empty.scalar(select(User).where(User.username == "admin"))
+    run(empty, college(), user=admin)
+    assert empty.scalars(select(BedMove)).all() == []  # a first bed is not a move
     swap = {"床位": [["学号", "楼栋", "房间号", "床号"],
                     ["2024010101", "1号楼", "101", "2"], ["2024010103", "1号楼", "101", "1"]]}  # fmt: skip
-    assert run(empty, swap).applied
+    assert run(empty, swap, user=admin).applied
     number = {s: empty.scalar(select(Bed.number).where(Bed.student_id == student(empty, s).id))
               for s in ("2024010101", "2024010103")}  # fmt: skip
     assert number == {"2024010101": 2, "2024010103": 1}
+    moves = {(m.student_id, empty.get(Bed, m.from_bed_id).number, empty.get(Bed, m.to_bed_id).number,
+              m.moved_by_id, m.moved_on) for m in empty.scalars(select(BedMove))}  # fmt: skip
+    s1, s3 = student(empty, "2024010101").id, student(empty, "2024010103").id
+    assert moves == {(s1, 1, 2, admin.id, clock.today()), (s3, 2, 1, admin.id, clock.today())}
 
 
 def test_imported_staff_get_an_account_without_a_usable_password(empty, import_sessionmaker):

@@ -25,8 +25,10 @@ from server.auth import hash_password
 from server.db import make_engine, make_sessionmaker, upgrade
 from server.models import (
     Bed,
+    BedMove,
     Building,
     ClassCourse,
+    ContactGradeChange,
     Course,
     CourseTeacher,
     Department,
@@ -44,7 +46,7 @@ from tests import postgres
 from tests.conftest import TEST_SECRET
 
 # children before parents, so deleting in this order never trips a foreign key
-TABLES = [ImportRun, ClassCourse, Course, CourseTeacher, Bed, Room, Building, Guardian, Student,
+TABLES = [BedMove, ContactGradeChange, ImportRun, ClassCourse, Course, CourseTeacher, Bed, Room, Building, Guardian, Student,
           SchoolClass, UserRole, User, Department]  # fmt: skip
 COUNTED = [Department, User, UserRole, SchoolClass, Student, Guardian, Building, Room, Bed,
            Course, CourseTeacher, ClassCourse]  # fmt: skip

@@ -53,7 +53,7 @@ def import_workbook(
         preview, plan = checking.check(db, book, progress)
         applied = not preview.errors and not dry_run
         if applied:
-            applying.apply(db, plan, progress)
+            applying.apply(db, plan, progress, user)
         elif dry_run:
             db.rollback()
             return ImportResult(preview, False)

@@ -11,11 +11,13 @@ from __future__ import annotations
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from server import clock
 from server.college_import.checking import GRADE_LABELS, Plan
 from server.models import (
     ROLE_LABELS,
     STUDENT_STATUS_LABELS,
     Bed,
+    BedMove,
     Building,
     ClassCourse,
     Course,
@@ -39,7 +41,10 @@ GRADE_OF = {label: grade for grade, label in GRADE_LABELS.items()}
 STATUS_OF = {label: status for status, label in STUDENT_STATUS_LABELS.items()}
 
 
-def apply(db: Session, plan: Plan, progress=None) -> None:
+def apply(db: Session, plan: Plan, progress=None, user: User | None = None) -> None:
+    """Write the plan. With a user, each bed a student moves out of is kept as a BedMove
+    (dated today), as a move made on the student's page is; first beds are not moves."""
+    beds_before: dict[int, int] = {}
     steps = [
         ("系部", _departments), ("教职工", _staff), ("班级", _classes), ("学生", _students),
         ("家长", _guardians), ("宿舍", _rooms), ("床位", _beds), ("课程", _courses),
@@ -48,8 +53,11 @@ def apply(db: Session, plan: Plan, progress=None) -> None:
         if progress:
             progress("写入", i / len(steps))
         if sheet == "宿舍" and plan.rows.get("床位"):
-            _vacate(db, plan.rows["床位"])  # before bed counts shrink and beds are given again
-        if plan.rows.get(sheet):
+            # before bed counts shrink and beds are given again
+            beds_before = _vacate(db, plan.rows["床位"])
+        if sheet == "床位" and plan.rows.get(sheet):
+            _beds(db, plan.rows[sheet], beds_before, user)
+        elif plan.rows.get(sheet):
             write(db, plan.rows[sheet])
     db.flush()
 
@@ -188,14 +196,19 @@ def _rooms(db: Session, rows) -> None:
             db.execute(delete(Bed).where(Bed.room_id == room_id, Bed.number > count))
 
 
-def _vacate(db: Session, rows) -> None:
-    student = _ids(db, Student.student_number, Student.id)
-    moving = [student[k[0]] for k, _, _ in rows]
-    for chunk in _chunks(moving):
+def _vacate(db: Session, rows) -> dict[int, int]:
+    """Free the beds of the students the sheet gives a bed; returns student id → bed left."""
+    movers = [id_ for _, _, id_ in rows if id_ is not None]
+    before = {}
+    for chunk in _chunks(movers):
+        before |= dict(
+            db.execute(select(Bed.student_id, Bed.id).where(Bed.student_id.in_(chunk))).all()
+        )
         db.execute(update(Bed).where(Bed.student_id.in_(chunk)).values(student_id=None))
+    return before
 
 
-def _beds(db: Session, rows) -> None:
+def _beds(db: Session, rows, before: dict[int, int], user: User | None) -> None:
     student = _ids(db, Student.student_number, Student.id)
     building = _ids(db, Building.name, Building.id)
     room = _ids(db, Room.building_id, Room.number, Room.id)
@@ -210,6 +223,19 @@ def _beds(db: Session, rows) -> None:
             for k, v, _ in rows
         ],
     )
+    if user is not None and before:
+        given = {
+            student[k[0]]: bed[(room[(building[v["楼栋"]], v["房间号"])], v["床号"])]
+            for k, v, _ in rows
+        }
+        db.execute(
+            insert(BedMove),
+            [
+                {"student_id": s, "from_bed_id": old, "to_bed_id": given[s], "moved_on": clock.today(),
+                 "moved_by_id": user.id}
+                for s, old in before.items()
+            ],
+        )  # fmt: skip
 
 
 def _courses(db: Session, rows) -> None:

@@ -498,8 +498,9 @@ class _Checker:
             old = (
                 None
                 if old_place is None
-                else {"楼栋": old_place[0], "房间号": old_place[1], "床号": old_place[2]}
-            )
+                else {"id": self.students[number]["id"],  # the student: their bed moves
+                      "楼栋": old_place[0], "房间号": old_place[1], "床号": old_place[2]}
+            )  # fmt: skip
             yield row_no, (number,), {"楼栋": place[0], "房间号": place[1], "床号": place[2]}, old
         self.moving = moving
 
