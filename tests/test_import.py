@@ -13,6 +13,7 @@ from server.models import (
     BedMove,
     ClassCourse,
     ContactGrade,
+    ContactGradeChange,
     Guardian,
     ImportRun,
     ImportStatus,
@@ -103,6 +104,22 @@ def test_the_preview_lists_the_changed_fields(empty):
         ["班级名称", "2024级软件1班", "2024级网络1班"], ["联系等级", "一般", "重点"], ["状态", "在读", "毕业"],
     ]}]  # fmt: skip
     assert student(empty, "2024010101").status == StudentStatus.enrolled  # a dry run writes nothing
+
+
+def test_a_contact_grade_changed_by_import_is_kept_with_the_file_as_reason(empty):
+    admin = empty.scalar(select(User).where(User.username == "admin"))
+    run(empty, college(), user=admin)
+    sheets = {"学生": college()["学生"]}
+    sheets["学生"][1][4] = "特殊"
+    assert run(empty, sheets, user=admin).applied
+    (change,) = empty.scalars(select(ContactGradeChange)).all()
+    assert (change.student_id, change.old_grade, change.new_grade, change.changed_by_id) == (
+        student(empty, "2024010101").id,
+        ContactGrade.general,
+        ContactGrade.special,
+        admin.id,
+    )
+    assert change.reason == "导入：学院.xlsx"
 
 
 def test_changes_are_applied_by_natural_key(empty):

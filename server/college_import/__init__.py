@@ -53,7 +53,7 @@ def import_workbook(
         preview, plan = checking.check(db, book, progress)
         applied = not preview.errors and not dry_run
         if applied:
-            applying.apply(db, plan, progress, user)
+            applying.apply(db, plan, progress, user, filename)
         elif dry_run:
             db.rollback()
             return ImportResult(preview, False)

@@ -8,6 +8,8 @@ their beds and guardians are a few seconds of writing, not a minute.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -20,6 +22,7 @@ from server.models import (
     BedMove,
     Building,
     ClassCourse,
+    ContactGradeChange,
     Course,
     CourseTeacher,
     Department,
@@ -41,9 +44,12 @@ GRADE_OF = {label: grade for grade, label in GRADE_LABELS.items()}
 STATUS_OF = {label: status for status, label in STUDENT_STATUS_LABELS.items()}
 
 
-def apply(db: Session, plan: Plan, progress=None, user: User | None = None) -> None:
-    """Write the plan. With a user, each bed a student moves out of is kept as a BedMove
-    (dated today), as a move made on the student's page is; first beds are not moves."""
+def apply(
+    db: Session, plan: Plan, progress=None, user: User | None = None, source: str = ""
+) -> None:
+    """Write the plan. With a user, what the student's page keeps a history of is kept
+    the same way: each bed a student moves out of as a BedMove (dated today; a first bed is
+    not a move), each changed contact grade as a ContactGradeChange (reason: the file)."""
     beds_before: dict[int, int] = {}
     steps = [
         ("系部", _departments), ("教职工", _staff), ("班级", _classes), ("学生", _students),
@@ -57,6 +63,8 @@ def apply(db: Session, plan: Plan, progress=None, user: User | None = None) -> N
             beds_before = _vacate(db, plan.rows["床位"])
         if sheet == "床位" and plan.rows.get(sheet):
             _beds(db, plan.rows[sheet], beds_before, user)
+        elif sheet == "学生" and plan.rows.get(sheet):
+            _students(db, plan.rows[sheet], user, source)
         elif plan.rows.get(sheet):
             write(db, plan.rows[sheet])
     db.flush()
@@ -130,7 +138,7 @@ def _classes(db: Session, rows) -> None:
     _write(db, SchoolClass, rows, fields)
 
 
-def _students(db: Session, rows) -> None:
+def _students(db: Session, rows, user: User | None, source: str) -> None:
     school_class = _ids(db, SchoolClass.name, SchoolClass.id)
 
     def fields(key, values):
@@ -149,6 +157,16 @@ def _students(db: Session, rows) -> None:
         return out
 
     _write(db, Student, rows, fields)
+    regraded = [
+        {"student_id": id_, "old_grade": GRADE_OF[v["__grade_before"]].value,
+         "new_grade": GRADE_OF[v["联系等级"]].value, "reason": f"导入：{source}"[:200],
+         "changed_by_id": user.id, "changed_at": datetime.now(UTC)}
+        for _, v, id_ in rows
+        if user is not None and id_ is not None and "联系等级" in v
+        and v["联系等级"] != v["__grade_before"]
+    ]  # fmt: skip
+    if regraded:
+        db.execute(insert(ContactGradeChange), regraded)
 
 
 def _guardians(db: Session, rows) -> None:

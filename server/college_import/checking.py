@@ -415,6 +415,8 @@ class _Checker:
                 self.students.setdefault(key[0], {"性别": values["性别"]})
                 continue
             self.students[key[0]] = {**(old or {}), **values}
+            if old is not None:  # a changed contact grade is kept with its history (applying)
+                values = {**values, "__grade_before": old["联系等级"]}
             yield row_no, key, values, old
 
     def _guardians(self, sheet, rows):

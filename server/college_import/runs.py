@@ -84,7 +84,8 @@ def apply(make_session: sessionmaker[Session], run_id: str) -> None:
                         keep_file=False)  # fmt: skip
                 return
             write_bar = None if on_sqlite else _reporter(make_session, run_id, CHECK_SHARE, 1.0)
-            applying.apply(db, plan, write_bar, db.get(User, run.user_id) if run.user_id else None)
+            importer = db.get(User, run.user_id) if run.user_id else None
+            applying.apply(db, plan, write_bar, importer, filename)
             db.execute(
                 update(ImportRun)
                 .where(ImportRun.id == run_id)
