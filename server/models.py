@@ -758,6 +758,8 @@ class ImportRun(Base):
     progress: Mapped[int] = mapped_column(Integer, default=0)
     stage: Mapped[str] = mapped_column(String(50), default="")
     preview: Mapped[dict | None] = mapped_column(JSONDoc)
+    # new / changed / unchanged / errors: what the list of imports shows without the preview
+    counts: Mapped[dict | None] = mapped_column(JSONDoc)
     message: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -196,6 +196,7 @@ def test_each_import_is_recorded_with_who_and_the_counts(empty):
         ImportStatus.applied,
     )
     assert {s["name"]: s["new"] for s in record.preview["sheets"]}["学生"] == 4
+    assert record.counts == {"new": 23, "changed": 0, "unchanged": 0, "errors": 0}
     assert record.content is None  # the file itself is not kept once applied
 
 

@@ -78,6 +78,7 @@ def record(filename, user, content, sheet, preview: Preview, applied: bool) -> I
         progress=100,
         stage="",
         preview=preview.as_dict(),
+        counts=preview.counts,
         message="",
         finished_at=datetime.now(UTC),
     )

@@ -63,7 +63,7 @@ def check(make_session: sessionmaker[Session], run_id: str) -> None:
             return
         db.rollback()  # end the reading transaction before writing the result (SQLite)
         status = ImportStatus.rejected if preview.errors else ImportStatus.checked
-        _finish(db, run_id, status, preview=preview.as_dict(), keep_file=not preview.errors,
+        _finish(db, run_id, status, preview=preview, keep_file=not preview.errors,
                 done=False)  # fmt: skip
 
 
@@ -80,7 +80,7 @@ def apply(make_session: sessionmaker[Session], run_id: str) -> None:
             preview, plan = checking.check(db, book, check_bar)
             if preview.errors:  # the database changed since the preview
                 db.rollback()
-                _finish(db, run_id, ImportStatus.rejected, preview=preview.as_dict(),
+                _finish(db, run_id, ImportStatus.rejected, preview=preview,
                         keep_file=False)  # fmt: skip
                 return
             write_bar = None if on_sqlite else _reporter(make_session, run_id, CHECK_SHARE, 1.0)
@@ -89,7 +89,8 @@ def apply(make_session: sessionmaker[Session], run_id: str) -> None:
             db.execute(
                 update(ImportRun)
                 .where(ImportRun.id == run_id)
-                .values(status=ImportStatus.applied, preview=preview.as_dict(), content=None,
+                .values(status=ImportStatus.applied, preview=preview.as_dict(), counts=preview.counts,
+                        content=None,
                         progress=100, stage="", finished_at=datetime.now(UTC))
             )  # fmt: skip
             db.commit()
@@ -116,7 +117,7 @@ def _finish(db: Session, run_id: str, status: ImportStatus, *, preview=None, mes
             keep_file: bool = True, done: bool = True) -> None:  # fmt: skip
     values = {"status": status, "progress": 100, "stage": "", "message": message}
     if preview is not None:
-        values["preview"] = preview
+        values["preview"], values["counts"] = preview.as_dict(), preview.counts
     if not keep_file:
         values["content"] = None
     if done:

@@ -18,7 +18,7 @@ from litestar.params import Body
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, defer, joinedload
 
 from server.auth import requires_admin
 from server.college_import import MAX_BYTES, SHEETS, Unreadable, runs, template
@@ -99,7 +99,8 @@ def run_page(db: Session, run_id: str) -> Template:
     sync_to_thread=True,
 )
 def progress(db: Session, run_id: str) -> Template:
-    return Template("_admin_import_progress.html", context={"run": _run(db, run_id)})
+    run = _run(db, run_id, with_preview=False)  # polled every second
+    return Template("_admin_import_progress.html", context={"run": run})
 
 
 @post(
@@ -109,7 +110,7 @@ def progress(db: Session, run_id: str) -> Template:
     sync_to_thread=True,
 )
 def check(request: HTMXRequest, db: Session, run_id: str) -> Redirect | ClientRedirect:
-    _run(db, run_id)
+    _run(db, run_id, with_preview=False)
     db.close()
     runs.check(request.app.state.sessionmaker, run_id)
     return _back(request, run_id)
@@ -122,7 +123,7 @@ def check(request: HTMXRequest, db: Session, run_id: str) -> Redirect | ClientRe
     sync_to_thread=True,
 )
 def confirm(request: HTMXRequest, db: Session, run_id: str) -> Redirect | ClientRedirect:
-    _run(db, run_id)
+    _run(db, run_id, with_preview=False)
     db.close()
     runs.apply(request.app.state.sessionmaker, run_id)
     return _back(request, run_id)
@@ -131,7 +132,8 @@ def confirm(request: HTMXRequest, db: Session, run_id: str) -> Redirect | Client
 def _front(db: Session, *, error: str = "", status: int = 200) -> Template:
     recent = db.scalars(
         select(ImportRun)
-        .options(joinedload(ImportRun.user))
+        # the file and the preview can be megabytes each: the list needs neither
+        .options(joinedload(ImportRun.user), defer(ImportRun.content), defer(ImportRun.preview))
         .order_by(ImportRun.created_at.desc(), ImportRun.id)
         .limit(LISTED_RUNS)
     ).all()
@@ -147,10 +149,11 @@ def _front(db: Session, *, error: str = "", status: int = 200) -> Template:
     )
 
 
-def _run(db: Session, run_id: str) -> ImportRun:
-    run = db.scalar(
-        select(ImportRun).options(joinedload(ImportRun.user)).where(ImportRun.id == run_id)
-    )
+def _run(db: Session, run_id: str, *, with_preview: bool = True) -> ImportRun:
+    options = [joinedload(ImportRun.user), defer(ImportRun.content)]
+    if not with_preview:
+        options.append(defer(ImportRun.preview))
+    run = db.scalar(select(ImportRun).options(*options).where(ImportRun.id == run_id))
     if run is None:
         raise NotFoundException("找不到这次导入。")
     return run
@@ -162,13 +165,7 @@ def _back(request: HTMXRequest, run_id: str) -> Redirect | ClientRedirect:
 
 
 def _counts(run: ImportRun) -> dict[str, int]:
-    sheets = (run.preview or {}).get("sheets", [])
-    return {
-        "new": sum(s["new"] for s in sheets),
-        "changed": sum(s["changed"] for s in sheets),
-        "unchanged": sum(s["unchanged"] for s in sheets),
-        "errors": len((run.preview or {}).get("errors", [])),
-    }
+    return run.counts or {"new": 0, "changed": 0, "unchanged": 0, "errors": 0}
 
 
 def _preview(run: ImportRun) -> dict:

@@ -43,6 +43,8 @@ def upgrade() -> None:
         sa.Column("stage", sa.String(length=50), nullable=False),
         sa.Column("preview", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
                   nullable=True),
+        sa.Column("counts", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+                  nullable=True),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"),
                   nullable=False),
