@@ -186,8 +186,12 @@ def _import(settings: Settings, args) -> int:
         print(f"xuegong import: {exc}", file=sys.stderr)
         return 2
 
+    stages: list[str] = []
+
     def progress(stage: str, fraction: float) -> None:
-        print(f"  {stage} {fraction:4.0%}", file=sys.stderr, flush=True)
+        if stage not in stages:  # one line per stage: 检查…, 写入…
+            stages.append(stage)
+            print(f"{stage}…", file=sys.stderr, flush=True)
 
     engine = make_engine(settings.database_url)
     try:

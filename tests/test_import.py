@@ -276,6 +276,14 @@ def test_a_row_error_is_reported_and_nothing_is_written(empty, case):
     assert snapshot(empty) == before
 
 
+def test_an_admin_cannot_import_away_their_own_admin_role(empty):
+    admin = empty.scalar(select(User).where(User.username == "admin"))
+    sheets = with_rows("教职工", ["admin", "管理员", "", "学工部", ""])
+    result = run(empty, sheets, user=admin)
+    assert errors_of(result) == [("教职工", 6, "角色")]
+    assert "自己的管理员角色" in result.preview.errors[0].message
+
+
 def test_a_bed_still_held_by_a_student_cannot_be_given_to_another(empty):
     run(empty, college())
     move = {"床位": [["学号", "楼栋", "房间号", "床号"], ["2024010104", "1号楼", "101", "1"]]}

@@ -140,3 +140,18 @@ def test_an_imported_counselor_cannot_log_in_before_a_password_is_issued(import_
     for password in ("!", "", "demo1234"):
         response = log_in(client, "T001", password)
         assert response.status_code == 400 and "用户名或密码不正确" in response.text
+
+
+def test_a_failure_while_applying_leaves_nothing_written(import_client, empty, monkeypatch):
+    from server.college_import import applying
+
+    def broken(db, rows):  # the last sheet fails after every other sheet was written
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(applying, "_courses", broken)  # apply() looks its steps up per call
+    client = as_admin(import_client)
+    run_url = upload(client, xlsx(college())).headers["location"]
+    post(client, run_url + "/check")
+    post(client, run_url + "/apply")
+    assert "导入时出错，已全部撤销，未写入任何数据" in client.get(run_url).text
+    assert counts(empty) == {name: 0 for name in counts(empty)} | {"users": 1, "user_roles": 1}

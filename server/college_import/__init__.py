@@ -50,7 +50,7 @@ def import_workbook(
     written. `progress(stage, fraction)` is called as the work goes on."""
     book = reading.read(content, filename, sheet)
     try:
-        preview, plan = checking.check(db, book, progress)
+        preview, plan = checking.check(db, book, progress, user)
         applied = not preview.errors and not dry_run
         if applied:
             applying.apply(db, plan, progress, user, filename)

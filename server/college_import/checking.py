@@ -91,8 +91,10 @@ class Plan:
     rows: dict[str, list[tuple[tuple, dict, int | None]]] = field(default_factory=dict)
 
 
-def check(db: Session, book: Workbook, progress=None) -> tuple[Preview, Plan]:
+def check(db: Session, book: Workbook, progress=None, user=None) -> tuple[Preview, Plan]:
+    """`user`: who imports; an admin cannot take their own 管理员 role away by importing."""
     checker = _Checker(db)
+    checker.importer = user.username if user is not None else None
     for sheet, message in book.problems:
         checker.errors.append(RowError(sheet, None, "", message))
     tables = {t.sheet: t for t in book.tables}
@@ -111,6 +113,7 @@ class _Checker:
     def __init__(self, db: Session) -> None:
         self.errors: list[RowError] = []
         self.plan = Plan()
+        self.importer: str | None = None  # the username of who imports
         self.bed_count_rows: dict[tuple, int] = {}  # rooms whose 床位数 the workbook sets
         self.moving: dict[str, tuple] = {}  # 学号 → the bed the 床位 sheet gives them
         self._load(db)
@@ -363,6 +366,8 @@ class _Checker:
                 )
             if not values["角色"]:
                 ok = self._refuse(sheet, row_no, "角色", "“角色”不能为空。")
+            elif key[0] == self.importer and "管理员" not in values["角色"]:
+                ok = self._refuse(sheet, row_no, "角色", "不能通过导入去掉自己的管理员角色。")
             if "系部" in values:
                 values["系部"] = dept or None
             old = self.staff.get(key[0])

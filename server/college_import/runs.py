@@ -51,7 +51,7 @@ def check(make_session: sessionmaker[Session], run_id: str) -> None:
         run = db.get(ImportRun, run_id)
         try:
             book = reading.read(run.content, run.filename, run.sheet)
-            preview, _ = checking.check(db, book, report)
+            preview, _ = checking.check(db, book, report, run.user)
         except Unreadable as exc:
             db.rollback()
             _finish(db, run_id, ImportStatus.unreadable, message=str(exc), keep_file=False)
@@ -77,21 +77,21 @@ def apply(make_session: sessionmaker[Session], run_id: str) -> None:
         try:
             book = reading.read(content, filename, sheet)
             check_bar = None if on_sqlite else _reporter(make_session, run_id, 0.0, CHECK_SHARE)
-            preview, plan = checking.check(db, book, check_bar)
+            importer = db.get(User, run.user_id) if run.user_id else None
+            preview, plan = checking.check(db, book, check_bar, importer)
             if preview.errors:  # the database changed since the preview
                 db.rollback()
                 _finish(db, run_id, ImportStatus.rejected, preview=preview,
                         keep_file=False)  # fmt: skip
                 return
             write_bar = None if on_sqlite else _reporter(make_session, run_id, CHECK_SHARE, 1.0)
-            importer = db.get(User, run.user_id) if run.user_id else None
             applying.apply(db, plan, write_bar, importer, filename)
             db.execute(
                 update(ImportRun)
                 .where(ImportRun.id == run_id)
-                .values(status=ImportStatus.applied, preview=preview.as_dict(), counts=preview.counts,
-                        content=None,
-                        progress=100, stage="", finished_at=datetime.now(UTC))
+                .values(status=ImportStatus.applied, preview=preview.as_dict(),
+                        counts=preview.counts, content=None, progress=100, stage="",
+                        finished_at=datetime.now(UTC))
             )  # fmt: skip
             db.commit()
         except Exception:
