@@ -4,6 +4,7 @@
     cells.py     one cell → one value (numbers that were codes, full-width digits, phones)
     sheets.py    the public contract: sheet names, headers, the template
     checking.py  the workbook against the database → a preview and a plan; writes nothing
+    rules.py     what each sheet must satisfy (references, beds, roles …), used by checking
     applying.py  the plan → bulk inserts and updates in the caller's transaction
     runs.py      the web's upload → preview → confirm, kept in the `imports` table
 
