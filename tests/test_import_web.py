@@ -108,6 +108,13 @@ def test_a_file_above_10_mb_is_refused_at_upload(import_client, empty):
     assert empty.scalars(select(ImportRun)).all() == []
 
 
+def test_an_upload_without_a_file_asks_for_one(import_client):
+    client = as_admin(import_client)
+    without = client.post("/admin/import/uploads", data={"_csrf_token": csrf_token(client)})
+    assert without.status_code == 422 and "请选择要导入的文件" in without.text
+    assert upload(client, b"", "").status_code == 422
+
+
 def test_the_template_downloads_as_a_workbook(import_client):
     client = as_admin(import_client)
     response = client.get("/admin/import/template.xlsx")

@@ -36,7 +36,7 @@ IN_PROGRESS = {ImportStatus.uploaded, ImportStatus.checking, ImportStatus.applyi
 
 @dataclass
 class Upload:
-    file: UploadFile
+    file: UploadFile | None = None  # optional, so a form without a file gets our message
     sheet: str = ""
 
 
@@ -73,9 +73,9 @@ def upload(
     db: Session,
     data: Annotated[Upload, Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> Template | Redirect:
-    content = data.file.file.read(MAX_BYTES + 1)
-    if not data.file.filename and not content:
-        return _front(db, error="请选择要导入的文件。", status=422)
+    content = data.file.file.read(MAX_BYTES + 1) if data.file else b""
+    if not content:
+        return _front(db, error="请选择要导入的文件（文件不能是空的）。", status=422)
     try:
         run = runs.create(db, content, data.file.filename, request.user, data.sheet.strip())
     except Unreadable as exc:
