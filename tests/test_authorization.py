@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 
 from server import doors
 from server.clock import today
+from server.kinds import RECORD_KINDS
 from server.models import (
     ClassCourse,
     Conflict,
@@ -33,7 +34,6 @@ from server.models import (
     SwapRequest,
     SwapStatus,
 )
-from server.records import RECORD_KINDS
 from server.sync import merge
 from server.sync.ids import new_entry_id
 from tests.conftest import log_in, room_outside_scope, rooms_of_students_of, user_named
