@@ -82,7 +82,7 @@ def course_teachers_overdue(db: Session, user: User, today: date) -> list[Overdu
     mine = select(SchoolClass.id).where(
         scope.current_class(),
         (SchoolClass.class_teacher_id == user.id)
-        | ((SchoolClass.counselor_id == user.id) & SchoolClass.class_teacher_id.is_(None))
+        | ((SchoolClass.counselor_id == user.id) & SchoolClass.class_teacher_id.is_(None)),
     )
     taught = db.scalars(
         select(ClassCourse)
