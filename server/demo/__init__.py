@@ -158,16 +158,17 @@ def build(size: str = "small", seed: int = 1, today: date | None = None) -> Rows
     for code, (dept_name, majors) in enumerate(DEPARTMENTS[: spec["departments"]], start=1):
         dept_id = out.add(Department, name=dept_name)
         person("leader", [Role.leader], dept_id)
-        # the import knows a course teacher by department + name: no two of one name
-        names: list[str] = []
-        while len(names) < max(6, spec["classes"] // 3):
+        # the import knows a course teacher by department + name: no two of one name (drawn
+        # in the same order as before, so a seed without a clash gives the same college)
+        teachers, names = [], set()
+        while len(teachers) < max(6, spec["classes"] // 3):
             name = _name(rnd, rnd.choice("男女"))
+            phone = _phone(rnd)
             if name not in names:
-                names.append(name)
-        teachers = [
-            out.add(CourseTeacher, name=name, phone=_phone(rnd), department_id=dept_id)
-            for name in names
-        ]
+                names.add(name)
+                teachers.append(
+                    out.add(CourseTeacher, name=name, phone=phone, department_id=dept_id)
+                )
         courses = [
             out.add(Course, name=name, professional_foundation=pf, department_id=dept_id)
             for name, pf in COURSES
