@@ -53,12 +53,13 @@ WARNING_DAYS = 14  # … within this many days, today included
 # --- the kind -------------------------------------------------------------------------------
 
 
-def roster(db: Session, class_id: int) -> list[Student]:
-    return list(
-        db.scalars(
-            select(Student).where(Student.class_id == class_id).order_by(Student.student_number)
-        )
-    )
+def roster(db: Session, class_id: int, *, everyone: bool = False) -> list[Student]:
+    """The class's 在读 students (scope.enrolled); `everyone` for an archived class's history,
+    whose students have all graduated."""
+    query = select(Student).where(Student.class_id == class_id)
+    if not everyone:
+        query = query.where(scope.enrolled())
+    return list(db.scalars(query.order_by(Student.student_number)))
 
 
 def courses_of(db: Session, class_id: int) -> list[Course]:
@@ -247,7 +248,8 @@ def history(db: Session, class_id: int, today: date) -> list[StudentHistory]:
                 lesson[student_id] = mark
     semester = semesters.term_of(db, today).first.isoformat()
     rows = []
-    for student in roster(db, class_id):
+    school_class = db.get(SchoolClass, class_id)
+    for student in roster(db, class_id, everyone=bool(school_class and school_class.archived)):
         key = str(student.id)
         marks = [(on, m[key]) for (on, _), m in lessons.items() if key in m]
         rows.append(

@@ -48,7 +48,7 @@ def residents(db: Session, room_id: int) -> list[tuple[Bed, Student]]:
         select(Bed, Student)
         .join(Student, Bed.student_id == Student.id)
         .options(joinedload(Student.school_class))
-        .where(Bed.room_id == room_id)
+        .where(Bed.room_id == room_id, scope.enrolled())
         .order_by(Bed.number)
     )
     return [(bed, student) for bed, student in rows]

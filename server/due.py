@@ -50,7 +50,7 @@ def parents_overdue(db: Session, user: User, today: date) -> list[Overdue]:
     (§2.5.4); a contact by any colleague counts. Most overdue first, never-contacted first."""
     students = db.scalars(
         select(Student)
-        .where(Student.class_id.in_(scope.class_ids_in_scope(user)))
+        .where(Student.id.in_(scope.student_ids_in_scope(user)))
         .order_by(Student.class_id, Student.student_number)
     ).all()
     if not students:
@@ -80,8 +80,9 @@ def course_teachers_overdue(db: Session, user: User, today: date) -> list[Overdu
     """§2.6.2: the class teacher contacts each course teacher of the class once a month. For
     my classes as class teacher (or as the counselor of a class without one, §1.10)."""
     mine = select(SchoolClass.id).where(
+        scope.current_class(),
         (SchoolClass.class_teacher_id == user.id)
-        | ((SchoolClass.counselor_id == user.id) & SchoolClass.class_teacher_id.is_(None))
+        | ((SchoolClass.counselor_id == user.id) & SchoolClass.class_teacher_id.is_(None)),
     )
     taught = db.scalars(
         select(ClassCourse)

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Uuid,
     func,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -169,6 +170,8 @@ class SchoolClass(Base):
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
     counselor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     class_teacher_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # set when its cohort graduates (server/cohorts.py): gone from day-to-day lists, history kept
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     department: Mapped[Department] = relationship()
     counselor: Mapped[User] = relationship(foreign_keys=[counselor_id])

@@ -45,6 +45,7 @@ from server.models import (
     SensitiveRead,
     StaffLeave,
     Student,
+    StudentStatus,
     SwapRequest,
     User,
 )
@@ -54,8 +55,28 @@ def sees_everything(user: User) -> bool:
     return user.has(Role.office, Role.admin)
 
 
-def class_condition(user: User) -> ColumnElement[bool]:
-    """SQL condition on SchoolClass: the classes this user works with."""
+def enrolled() -> ColumnElement[bool]:
+    """SQL condition on Student: 在读. The one place that decides who belongs in day-to-day
+    lists (rosters, due lists, door forms, pickers, new records); a student who is 休学 /
+    退学 / 毕业 keeps every record, read through entries, never through these lists."""
+    return Student.status == StudentStatus.enrolled
+
+
+def occupied_room_ids():
+    """Rooms where at least one 在读 student sleeps."""
+    return select(Bed.room_id).join(Student, Bed.student_id == Student.id).where(enrolled())
+
+
+def current_class() -> ColumnElement[bool]:
+    """SQL condition on SchoolClass: not archived (its cohort has not graduated)."""
+    return SchoolClass.archived.is_(False)
+
+
+def class_condition(user: User, *, archived: bool = False) -> ColumnElement[bool]:
+    """SQL condition on SchoolClass: the classes this user works with. Archived classes
+    (a graduated cohort) only with `archived=True`: reading their history, never day-to-day."""
+    if not archived:
+        return current_class() & class_condition(user, archived=True)
     if sees_everything(user):
         return true()
     conditions = []
@@ -73,7 +94,7 @@ def class_ids_in_scope(user: User):
 
 
 def student_ids_in_scope(user: User):
-    return select(Student.id).where(Student.class_id.in_(class_ids_in_scope(user)))
+    return select(Student.id).where(Student.class_id.in_(class_ids_in_scope(user)), enrolled())
 
 
 def duty_building_ids(user: User, on: date):
@@ -136,7 +157,9 @@ def recording_class_condition(user: User) -> ColumnElement[bool]:
     Only the class teacher and the counselor who covers the class (§1.10) record attendance
     checks; leaders, the office and admin read a class's history but record none.
     """
-    return or_(SchoolClass.class_teacher_id == user.id, SchoolClass.counselor_id == user.id)
+    return current_class() & or_(
+        SchoolClass.class_teacher_id == user.id, SchoolClass.counselor_id == user.id
+    )
 
 
 def department_for(db: Session, user: User, wanted: int | None, *, refusal: str) -> Department:
@@ -157,7 +180,10 @@ def class_for(db: Session, user: User, class_id: int, *, to_record: bool = False
     school_class = db.get(SchoolClass, class_id)
     if school_class is None:
         raise NotFoundException("找不到这个班级。")
-    condition = recording_class_condition(user) if to_record else class_condition(user)
+    # reading a class's history reaches archived classes too; recording does not
+    condition = (
+        recording_class_condition(user) if to_record else class_condition(user, archived=True)
+    )
     if not db.scalar(select(SchoolClass.id).where(SchoolClass.id == class_id, condition)):
         who = "只有班主任和辅导员可以为本班记录查课" if to_record else "这不是您所带或所管的班级"
         raise PermissionDeniedException(f"{school_class.name} 不在您的工作范围内：{who}。")

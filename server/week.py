@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import clock
+from server import clock, scope
 from server.kinds import KINDS
 from server.models import (
     Entry,
@@ -72,7 +72,11 @@ def quota_roles(db: Session, user: User) -> list[Role]:
 
 
 def _has_class(db: Session, *conditions) -> bool:
-    return db.scalar(select(SchoolClass.id).where(*conditions).limit(1)) is not None
+    """An archived class (graduated cohort) gives no targets."""
+    return (
+        db.scalar(select(SchoolClass.id).where(scope.current_class(), *conditions).limit(1))
+        is not None
+    )
 
 
 def rules_for(db: Session, user: User, roles: list[Role]) -> list[QuotaRule]:

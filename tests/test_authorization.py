@@ -131,6 +131,7 @@ GETS = {
     "/audit": answers(FORBIDDEN, office1=OK),
     # the college import (server/routes/admin_import.py): the admin only
     "/admin/import": answers(FORBIDDEN, admin=OK),
+    "/admin/cohorts": answers(FORBIDDEN, admin=OK),
     "/admin/import/template.xlsx": answers(FORBIDDEN, admin=OK),
     "/admin/import/{import_run}": answers(FORBIDDEN, admin=OK),
     "/admin/import/{import_run}/progress": answers(FORBIDDEN, admin=OK),
@@ -293,6 +294,8 @@ POSTS = {
         {"room_id": "0"},
         answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES),
     ),
+    # no year: refused (422), nothing graduated
+    "/admin/cohorts/graduate": ({}, answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES)),
     "/admin/semesters/save": (
         {"name": ""},
         answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES, office1=PASSES),

@@ -1,8 +1,10 @@
 """Deterministic demo data: a small department or a whole college.
 
 `xuegong demo --size small|college --seed N`. The same seed and day give the same college.
-Rows go in with core bulk inserts and ids assigned here, so the college size (≈15,000
-students) loads in seconds. Every demo user's password is `demo1234`, hashed once.
+The college is built in memory, written as an import workbook (server/demo/workbook.py) and
+brought in with the importer, the same code path as a real college's workbook (issue 11);
+duty shifts, generated weeks of records and the demo password (`demo1234`, hashed once) are
+added afterwards with core bulk inserts on the imported ids.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from server import clock
+from server.college_import import import_workbook
 from server.demo import weeks as demo_weeks
+from server.demo import workbook as demo_workbook
 from server.models import (
     Bed,
     Building,
@@ -154,15 +158,17 @@ def build(size: str = "small", seed: int = 1, today: date | None = None) -> Rows
     for code, (dept_name, majors) in enumerate(DEPARTMENTS[: spec["departments"]], start=1):
         dept_id = out.add(Department, name=dept_name)
         person("leader", [Role.leader], dept_id)
-        teachers = [
-            out.add(
-                CourseTeacher,
-                name=_name(rnd, rnd.choice("男女")),
-                phone=_phone(rnd),
-                department_id=dept_id,
-            )
-            for _ in range(max(6, spec["classes"] // 3))
-        ]
+        # the import knows a course teacher by department + name: no two of one name (drawn
+        # in the same order as before, so a seed without a clash gives the same college)
+        teachers, names = [], set()
+        while len(teachers) < max(6, spec["classes"] // 3):
+            name = _name(rnd, rnd.choice("男女"))
+            phone = _phone(rnd)
+            if name not in names:
+                names.add(name)
+                teachers.append(
+                    out.add(CourseTeacher, name=name, phone=phone, department_id=dept_id)
+                )
         courses = [
             out.add(Course, name=name, professional_foundation=pf, department_id=dept_id)
             for name, pf in COURSES
@@ -355,15 +361,27 @@ def load(
     # loaded for real (no fixed day): nothing may be dated after this moment
     now = None if today else clock.now()
     today = today or clock.today()
-    rows = build(size, seed, today)
-    if weeks:
-        entries, revisions = demo_weeks.generate(rows, weeks, seed, today, now=now)
-        rows.rows[Entry], rows.rows[EntryRevision] = entries, revisions
+    built = build(size, seed, today)
     # teacher1 must be the class teacher of one of counselor1's classes: true by construction
     # (the first class of the first department), checked by tests/test_demo.py
     session = target if isinstance(target, Session) else Session(target)
     try:
-        for model in INSERT_ORDER:
+        # what a workbook holds goes through the importer (issue 11), in its own transaction
+        result = import_workbook(session, demo_workbook.write(built), f"demo-{size}.xlsx")
+        if not result.applied:
+            errors = result.preview.errors[:5]
+            raise RuntimeError(f"the demo workbook did not import: {errors}")
+        rows = Rows()
+        demo_workbook.reload(session, rows)
+        demo_workbook.remap_shifts(built, rows)
+        rows.rows[DutyShift] = built.rows.get(DutyShift, [])
+        if weeks:
+            entries, revisions = demo_weeks.generate(rows, weeks, seed, today, now=now)
+            rows.rows[Entry], rows.rows[EntryRevision] = entries, revisions
+        # imported staff have no usable password; the demo logins use DEMO_PASSWORD
+        password_hash = built.rows[User][0]["password_hash"]
+        session.execute(update(User).values(password_hash=password_hash))
+        for model in (DutyShift, Entry, EntryRevision):
             chunk = rows.rows.get(model, [])
             for start in range(0, len(chunk), 5000):
                 session.execute(insert(model), chunk[start : start + 5000])

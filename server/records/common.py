@@ -41,9 +41,7 @@ def day_in_window(
 
 def students_in_scope(db: Session, user: User, ids: list[int]) -> list[Student]:
     found = db.scalars(
-        select(Student).where(
-            Student.id.in_(ids), Student.class_id.in_(scope.class_ids_in_scope(user))
-        )
+        select(Student).where(Student.id.in_(ids), Student.id.in_(scope.student_ids_in_scope(user)))
     ).all()
     if len(found) != len(set(ids)):
         raise Rejected("所选学生里有不在您工作范围内的学生。")

@@ -96,7 +96,8 @@ def rooms_to_prepare(db: Session, user: User, today: date) -> list[Room]:
 
     Duty buildings count only on the day of the shift (scope.room_condition), so a shift
     later this week is prepared on its day. People who may open every room (office, admin)
-    get the buildings of their own shifts today, not the whole college.
+    get the buildings of their own shifts today, not the whole college. A room with no 在读
+    resident (all graduated, or empty) is not prepared: there is no one to visit.
     """
     condition = scope.room_condition(user, today)
     if scope.sees_everything(user):
@@ -110,7 +111,7 @@ def rooms_to_prepare(db: Session, user: User, today: date) -> list[Room]:
             select(Room)
             .join(Building)
             .options(contains_eager(Room.building))
-            .where(condition)
+            .where(condition, Room.id.in_(scope.occupied_room_ids()))
             .order_by(Building.name, Room.number)
             .limit(MAX_ROOMS + 1)
         )

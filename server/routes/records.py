@@ -153,7 +153,7 @@ def _choices(db: Session, user: User, kind_name: str) -> dict:
     if kind_name in ("talk", "parent_contact"):
         students = db.scalars(
             select(Student)
-            .where(Student.class_id.in_([c.id for c in classes]))
+            .where(Student.class_id.in_([c.id for c in classes]), scope.enrolled())
             .order_by(Student.class_id, Student.student_number)
         ).all()
         by_class = {c.id: (c, []) for c in classes}
