@@ -228,10 +228,14 @@ def parse_username(value: str) -> str:
     return username
 
 
+def parse_name(value: str) -> str:
+    return _text(value, "姓名", 50)
+
+
 def parse_form(
     db: Session, name: str, department: str, roles: list[str], phone: str
 ) -> AccountForm:
-    name = _text(name, "姓名", 50)
+    name = parse_name(name)
     department_id = None
     if (department or "").strip():
         if not department.strip().isdigit() or db.get(Department, int(department)) is None:

@@ -55,7 +55,7 @@ def account_new(db: Session) -> Template:
     return _form(db, None, {})
 
 
-@post("/admin/accounts/new", name="account_create", status_code=200, **ADMIN)
+@post("/admin/accounts/create", name="account_create", status_code=200, **ADMIN)
 def account_create(db: Session, data: Form) -> Template:
     try:
         form = _parse(db, data)
@@ -72,7 +72,7 @@ def account_edit(db: Session, user_id: int) -> Template:
     return _form(db, _user(db, user_id), {})
 
 
-@post("/admin/accounts/{user_id:int}", name="account_update", status_code=303, **ADMIN)
+@post("/admin/accounts/{user_id:int}/save", name="account_update", status_code=303, **ADMIN)
 def account_update(
     request: Request[User, dict, object], db: Session, user_id: int, data: Form
 ) -> Template | Redirect:
@@ -113,7 +113,7 @@ def account_end_sessions(request: Request[User, dict, object], db: Session, user
     return _back(request, "ended")
 
 
-@get("/admin/accounts/sheet", name="password_sheet_pick", **ADMIN)
+@get("/admin/password-sheet", name="password_sheet_pick", **ADMIN)
 def password_sheet_pick(db: Session, department: str = "") -> Template:
     department_id = int(department) if department.isdigit() else None
     return Template(
@@ -127,7 +127,7 @@ def password_sheet_pick(db: Session, department: str = "") -> Template:
     )
 
 
-@post("/admin/accounts/sheet", name="password_sheet", status_code=200, **ADMIN)
+@post("/admin/password-sheet/issue", name="password_sheet", status_code=200, **ADMIN)
 def password_sheet(db: Session, settings: Settings, data: Form) -> Template:
     ids = [int(v) for v in _list(data.get("user_id")) if str(v).isdigit()]
     if not ids:
