@@ -25,6 +25,7 @@ from server.kinds import RECORD_KINDS
 from server.models import ROLE_LABELS
 from server.routes import (
     accounts,
+    admin_accounts,
     admin_import,
     attendance,
     cohorts,
@@ -57,6 +58,7 @@ NPM_DIRS = [PROJECT_DIR / "node_modules" / "htmx.org" / "dist"]
 
 ROUTES = [
     *accounts.ROUTES,
+    *admin_accounts.ROUTES,
     *home.ROUTES,
     *records.ROUTES,
     *due.ROUTES,
@@ -219,6 +221,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # the CSRF middleware runs inside the session middleware: tokens are bound to sessions
         on_app_init=[auth.session_auth(settings).on_app_init, csrf.on_app_init(settings)],
         before_send=[security_headers(settings)],
+        # a one-time password opens only /account/password (server/auth.py)
+        guards=[auth.password_change_guard],
         template_config=_templates(),
         plugins=[HTMXPlugin()],
         exception_handlers=errors.HANDLERS,

@@ -332,3 +332,27 @@ requires_staff = role_guard(*STAFF, *LEADERS)
 requires_leader = role_guard(*LEADERS)
 requires_office = role_guard(Role.office, Role.admin)
 requires_admin = role_guard(Role.admin)
+
+
+class PasswordChangeRequired(PermissionDeniedException):
+    """The user logged in with a one-time password and has not set their own yet."""
+
+
+# what a person with a one-time password may still reach: the form that ends it, logging
+# out, static files and the offline shell (the service worker fetches those on its own)
+OPEN_BEFORE_PASSWORD_CHANGE = frozenset(
+    ["password_form", "change_password", "logout", "login", "login_submit", "static"]
+    + ["service_worker", "offline", "door_not_prepared", "saved_offline", "outbox"]
+    + ["manifest", "app_icon", "install", "scan", "healthz"]
+)
+
+
+def password_change_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """App-wide: a one-time password opens only the page that replaces it."""
+    user = connection.scope.get("user")  # public paths have no user in their scope
+    if user is None or not getattr(user, "must_change_password", False):
+        return
+    name = handler.name or ""
+    if name in OPEN_BEFORE_PASSWORD_CHANGE or name.startswith("npm_"):
+        return
+    raise PasswordChangeRequired("请先设置新密码：一次性密码只能用来修改密码。")

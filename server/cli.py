@@ -1,8 +1,10 @@
-"""`xuegong` console script: run the app, migrate, load demo data, print door labels, back up."""
+"""`xuegong` console script: run the app, migrate, load demo data, print door labels, back up,
+create the first admin and reset a password."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -44,6 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("settings", help="list the environment variables the app reads")
 
     _import_commands(sub)
+
+    admin = sub.add_parser("create-admin", help="create an admin; prints a one-time password")
+    admin.add_argument("username", help="工号, the login name")
+    admin.add_argument("--name", required=True, help="姓名")
+    admin.add_argument(
+        "--password-file", type=Path, help="set this file's first line as the password instead"
+    )
+
+    reset = sub.add_parser("reset-password", help="issue a one-time password and print it")
+    reset.add_argument("username")
 
     args = parser.parse_args(argv)
     try:
@@ -233,7 +245,80 @@ def _preview_text(preview) -> str:
     return "\n".join(lines)
 
 
+def _create_admin(settings: Settings, args) -> int:
+    """Exit 0 created, 1 refused (the name is taken, a bad field or password), 2 unreadable file."""
+    from server import accounts, auth
+    from server.models import Role
+
+    password = None
+    if args.password_file is not None:
+        try:
+            lines = args.password_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"xuegong: cannot read {args.password_file}: {exc}", file=sys.stderr)
+            return 2
+        password = lines[0] if lines else ""
+    with _database(settings) as db:
+        try:
+            form = accounts.AccountForm(
+                name=accounts.parse_name(args.name),
+                department_id=None,
+                roles=frozenset([Role.admin]),
+                phone=None,
+            )
+            user, one_time = accounts.create_account(db, args.username, form)
+            if password is not None:
+                if problem := accounts.password_problem(user, password):
+                    raise accounts.AccountRefused(problem)
+                # the operator chose this password: it is the admin's own, no forced change
+                user.password_hash = auth.hash_password(password)
+                user.must_change_password = False
+        except accounts.AccountRefused as exc:
+            print(f"xuegong: {exc}", file=sys.stderr)
+            return 1
+        db.commit()
+    if password is not None:
+        print(f"created admin {user.username} with the password from {args.password_file}")
+    else:
+        print(f"created admin {user.username}; log in with this one-time password, then set one:")
+        print(one_time)
+    return 0
+
+
+def _reset_password(settings: Settings, args) -> int:
+    """Exit 0 issued, 1 no such account."""
+    from sqlalchemy import select
+
+    from server import accounts
+    from server.models import User
+
+    with _database(settings) as db:
+        user = db.scalar(select(User).where(User.username == args.username.strip()))
+        if user is None:
+            print(f"xuegong: no account {args.username!r}", file=sys.stderr)
+            return 1
+        one_time = accounts.issue_one_time_password(db, user)
+        db.commit()
+    note = "" if user.active else " (the account is disabled: enable it on /admin/accounts)"
+    print(f"one-time password for {user.username}, logged out everywhere{note}:\n{one_time}")
+    return 0
+
+
+@contextlib.contextmanager
+def _database(settings: Settings):
+    from server.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as db:
+            yield db
+    finally:
+        engine.dispose()
+
+
 COMMANDS = {
+    "create-admin": _create_admin,
+    "reset-password": _reset_password,
     "migrate": _migrate,
     "run": _run,
     "demo": _demo,

@@ -20,6 +20,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DataError
 
+from server.auth import PasswordChangeRequired
 from server.doors import BadLabel
 
 log = logging.getLogger("xuegong")
@@ -71,6 +72,11 @@ def not_authorized(request: Request, exc: NotAuthorizedException) -> Response:
 
 
 def permission_denied(request: Request, exc: PermissionDeniedException) -> Response:
+    if isinstance(exc, PasswordChangeRequired):
+        if wants_json(request):
+            return page(request, 403, exc.detail)
+        # pages and plain form posts alike go to the form that sets the new password
+        return Redirect(request.app.route_reverse("password_form"), status_code=303)
     if "csrf" in (exc.detail or "").lower():
         return page(request, 403, "表单已过期或来源不明，请返回并刷新页面后重新提交。")
     return page(request, 403, _message(exc, "您没有查看这个页面的权限。"))

@@ -137,6 +137,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # bumped to log a user out everywhere: sessions carry the epoch they were made in
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # set with a one-time password (xuegong create-admin / reset-password, 重置密码): every
+    # page but /account/password stays closed until the person sets a password of their own
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
 
     department: Mapped[Department | None] = relationship()
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")

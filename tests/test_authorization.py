@@ -108,6 +108,11 @@ GETS = {
     "/students/{foreign_student}/data": answers(FORBIDDEN, admin=OK, counselor1=OK),
     "/students/{other_student}/data": answers(FORBIDDEN, admin=OK, counselor_x=OK, teacher_x=OK),
     "/admin/semesters": answers(FORBIDDEN, admin=OK, office1=OK),
+    # accounts (tests/test_accounts_admin.py): the admin only
+    "/admin/accounts": answers(FORBIDDEN, admin=OK),
+    "/admin/accounts/new": answers(FORBIDDEN, admin=OK),
+    "/admin/accounts/{an_account}": answers(FORBIDDEN, admin=OK),
+    "/admin/password-sheet": answers(FORBIDDEN, admin=OK),
     # 工作记录: everyone reads their own log; leaders their department's, office and admin
     # anyone's; an entry's history is for whoever may read the entry
     "/log": STAFF,
@@ -300,6 +305,32 @@ POSTS = {
         {"name": ""},
         answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES, office1=PASSES),
     ),
+    # accounts: a username that cannot be, or an account that does not exist
+    "/admin/accounts/create": (
+        {"username": ""},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES),
+    ),
+    "/admin/accounts/{no_account}/save": (
+        {"name": ""},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=NOT_FOUND),
+    ),
+    "/admin/accounts/{no_account}/disable": (
+        {},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=NOT_FOUND),
+    ),
+    "/admin/accounts/{no_account}/enable": (
+        {},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=NOT_FOUND),
+    ),
+    "/admin/accounts/{no_account}/reset-password": (
+        {},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=NOT_FOUND),
+    ),
+    "/admin/accounts/{no_account}/end-sessions": (
+        {},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=NOT_FOUND),
+    ),
+    "/admin/password-sheet/issue": ({}, answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES)),
     "/login": ({"username": "nobody"}, answers(PASSES, anonymous=PASSES)),
     "/logout": ({}, answers(PASSES, anonymous=EXPIRED)),
     "/account/password/change": (
@@ -387,6 +418,8 @@ def places(sessionmaker, settings, elsewhere):
             "other_course": elsewhere.course_id,
             "no_course": 0,
             "no_room": 0,
+            "no_account": 0,
+            "an_account": counselor1.id,
             "own_student": own_student,
             "foreign_student": db.scalar(
                 select(Student.id).where(Student.class_id == classes[False].id).limit(1)
@@ -557,6 +590,7 @@ def _route_key(template: str) -> str:
         "other_student": "student_id:int", "own_guardian": "guardian_id:int",
         "fresh_guardian": "guardian_id:int", "no_room": "room_id:int",
         "import_run": "run_id:str",
+        "no_account": "user_id:int", "an_account": "user_id:int",
     }.items():  # fmt: skip
         path = path.replace(f"{{{name}}}", f"{{{param}}}")
     return path

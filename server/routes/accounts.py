@@ -70,8 +70,8 @@ def logout(request: Request, db: Session) -> Redirect:
 
 
 @get("/account/password", name="password_form", guards=[requires_staff], sync_to_thread=False)
-def password_form(changed: bool = False) -> Template:
-    return Template("account_password.html", context={"error": "", "changed": changed})
+def password_form(request: Request, changed: bool = False) -> Template:
+    return _password_template(request, "", changed)
 
 
 # async, without the request's `db`: a POST's session would hold SQLite's writers' turn
@@ -92,9 +92,7 @@ async def change_password(request: Request, settings: Settings, data: Form) -> T
             accounts.new_password_hash, user, data.get("current_password", ""), new
         )
     except accounts.PasswordRefused as exc:
-        return Template(
-            "account_password.html", context={"error": str(exc), "changed": False}, status_code=400
-        )
+        return _password_template(request, str(exc), False, status=400)
     await auth.run_writing(request.app.state, _set_password, user, new_hash)
     # every other phone is logged out; this one goes on with a session of the new epoch
     done = request.app.route_reverse("password_form")
@@ -105,6 +103,18 @@ def _set_password(sessionmaker, user: User, new_hash: str) -> None:
     with sessionmaker() as db:
         accounts.set_password(db, user, new_hash)
         db.commit()
+
+
+def _password_template(request: Request, error: str, changed: bool, status: int = 200) -> Template:
+    return Template(
+        "account_password.html",
+        context={
+            "error": error,
+            "changed": changed,
+            "forced": request.user.must_change_password,
+        },
+        status_code=status,
+    )
 
 
 def _start_session(request: Request, settings: Settings, user: User, to: str) -> Redirect:
