@@ -1,14 +1,14 @@
 """one-time passwords: users.must_change_password (issue 11, first admin and accounts)
 
-Revision ID: 0013_accounts
-Revises: 0012_import
+Revision ID: 0014_accounts
+Revises: 0013_cohort
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_accounts"
-down_revision = "0012_import"
+revision = "0014_accounts"
+down_revision = "0013_cohort"
 branch_labels = None
 depends_on = None
 
