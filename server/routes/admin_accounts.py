@@ -215,7 +215,7 @@ def _form(db: Session, user: User | None, data: dict[str, Any], error: str = "")
         values = {"username": "", "name": "", "department": "", "roles": set(), "phone": ""}
     return Template(
         "admin_account_form.html",
-        context={"user": user, "values": values, "error": error, **_choices(db)},
+        context={"account": user, "values": values, "error": error, **_choices(db)},
         status_code=400 if error else 200,
     )
 

@@ -125,7 +125,8 @@ def test_a_college_starts_from_an_empty_database(browser, fresh_app, tmp_path):
 
     # the imported counselor gets a one-time password from the admin
     page.goto(f"{server.url}/admin/accounts?q=T9001")
-    page.get_by_role("link", name="管理").first.click()
+    page.locator("tr", has_text="T9001").get_by_role("link", name="管理", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("王建国")
     page.get_by_role("button", name="重置密码").click()
     counselor_otp = page.locator("[data-one-time-password]").inner_text().strip()
     assert counselor_otp
