@@ -26,6 +26,7 @@ from server.models import (
     Room,
     SchoolClass,
     Student,
+    StudentStatus,
     User,
     UserRole,
 )
@@ -164,6 +165,25 @@ def set_contact_grade(
     db.add(change)
     student.contact_grade = ContactGrade(grade)
     return change
+
+
+def set_status(student: Student, status: str) -> None:
+    """学籍状态: a student who is not 在读 leaves rosters, door forms, due lists and pickers
+    (scope.enrolled); every record about them stays readable."""
+    try:
+        student.status = StudentStatus(status)
+    except ValueError:
+        raise UpkeepError("请选择学籍状态（在读、休学、退学、毕业）。") from None
+
+
+def move_class(db: Session, student: Student, class_id: int | None) -> None:
+    """转班: the student joins another current class; their records stay where they were made."""
+    target = db.get(SchoolClass, class_id) if class_id else None
+    if target is None or target.archived:
+        raise UpkeepError("请选择一个在用的班级。")
+    if target.id == student.class_id:
+        raise UpkeepError("学生已经在这个班级。")
+    student.class_id = target.id
 
 
 def keep_guardian(

@@ -299,6 +299,15 @@ POSTS = {
         {"room_id": "0"},
         answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES),
     ),
+    # a status or class that does not exist: refused (422), nothing changed
+    "/students/{own_student}/status": (
+        {"status": "gone"},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES),
+    ),
+    "/students/{own_student}/class": (
+        {"class_id": "0"},
+        answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES),
+    ),
     # no year: refused (422), nothing graduated
     "/admin/cohorts/graduate": ({}, answers(FORBIDDEN, anonymous=EXPIRED, admin=PASSES)),
     "/admin/semesters/save": (

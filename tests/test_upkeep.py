@@ -294,3 +294,63 @@ def test_an_admin_moves_a_student_to_a_free_bed_and_the_move_is_kept(
         if old_bed is not None:
             db.get(Bed, old_bed.id).student_id = student.id
         db.commit()
+
+
+def test_a_student_who_is_no_longer_enrolled_leaves_the_roster_and_keeps_the_history(
+    client, db, login
+):
+    from server import attendance
+    from server.models import StudentStatus
+
+    student = student_of(db, "counselor1", as_counselor=True)
+    page = login("admin").get(f"/students/{student.id}/data")
+    token = form_csrf(page.text)
+    bad = client.post(f"/students/{student.id}/status", data={"_csrf_token": token, "status": "gone"})
+    assert bad.status_code == 422 and "请选择学籍状态" in bad.text
+    try:
+        done = client.post(f"/students/{student.id}/status",
+                           data={"_csrf_token": token, "status": "suspended"},
+                           follow_redirects=False)  # fmt: skip
+        assert done.status_code == 303
+        db.expire_all()
+        assert db.get(Student, student.id).status == StudentStatus.suspended
+        assert student.id not in {s.id for s in attendance.roster(db, student.class_id)}
+        assert "休学" in client.get(f"/students/{student.id}/data").text
+    finally:
+        db.get(Student, student.id).status = StudentStatus.enrolled
+        db.commit()
+
+
+def test_an_admin_moves_a_student_to_another_class(client, db, login):
+    student = student_of(db, "teacher1", as_counselor=False)
+    before = student.class_id
+    other = db.scalar(select(SchoolClass.id).where(SchoolClass.id != before).limit(1))
+    page = login("admin").get(f"/students/{student.id}/data")
+    token = form_csrf(page.text)
+    same = client.post(f"/students/{student.id}/class",
+                       data={"_csrf_token": token, "class_id": str(before)})  # fmt: skip
+    assert same.status_code == 422 and "已经在这个班级" in same.text
+    try:
+        moved = client.post(f"/students/{student.id}/class",
+                            data={"_csrf_token": token, "class_id": str(other)},
+                            follow_redirects=False)  # fmt: skip
+        assert moved.status_code == 303
+        db.expire_all()
+        assert db.get(Student, student.id).class_id == other
+        # the class teacher of the old class no longer keeps this student's data
+        client.cookies.clear()
+        login("teacher1")
+        assert client.get(f"/students/{student.id}/data").status_code == 403
+    finally:
+        db.get(Student, student.id).class_id = before
+        db.commit()
+
+
+def test_only_an_admin_changes_a_students_status_or_class(client, db, login):
+    student = student_of(db, "counselor1", as_counselor=True)
+    page = login("counselor1").get(f"/students/{student.id}/data")
+    token = form_csrf(page.text)
+    assert client.post(f"/students/{student.id}/status",
+                       data={"_csrf_token": token, "status": "withdrawn"}).status_code == 403  # fmt: skip
+    assert client.post(f"/students/{student.id}/class",
+                       data={"_csrf_token": token, "class_id": "1"}).status_code == 403  # fmt: skip

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 from server import clock, scope, upkeep
 from server.auth import requires_admin, role_guard
 from server.models import (
+    STUDENT_STATUS_LABELS,
     Bed,
     BedMove,
     Building,
@@ -263,6 +264,26 @@ def remove_guardian(
     return _student_change(request, db, student, lambda: db.delete(guardian))
 
 
+@post("/students/{student_id:int}/status", name="set_student_status", guards=[requires_admin],
+      sync_to_thread=True)  # fmt: skip
+def set_student_status(
+    request: Request[User, dict, object], db: Session, student_id: int, data: Form
+) -> Template | Redirect:
+    student = scope.student_to_keep(db, request.user, student_id, "guardians")
+    return _student_change(request, db, student,
+                           lambda: upkeep.set_status(student, str(data.get("status") or "")))  # fmt: skip
+
+
+@post("/students/{student_id:int}/class", name="move_class", guards=[requires_admin],
+      sync_to_thread=True)  # fmt: skip
+def move_class(
+    request: Request[User, dict, object], db: Session, student_id: int, data: Form
+) -> Template | Redirect:
+    student = scope.student_to_keep(db, request.user, student_id, "guardians")
+    return _student_change(request, db, student,
+                           lambda: upkeep.move_class(db, student, _id(data.get("class_id"))))  # fmt: skip
+
+
 @post("/students/{student_id:int}/bed", name="move_bed", guards=[requires_admin],
       sync_to_thread=True)  # fmt: skip
 def move_bed(
@@ -329,6 +350,14 @@ def _student_page(db: Session, user: User, student: Student, *, error: str = "",
             "grades": upkeep.GRADE_LABELS,
             "may_grade": user.has(Role.admin) or school_class.counselor_id == user.id,
             "may_move_bed": user.has(Role.admin),
+            "statuses": STUDENT_STATUS_LABELS,
+            "classes": db.scalars(
+                select(SchoolClass)
+                .where(SchoolClass.archived.is_(False))
+                .order_by(SchoolClass.name)
+            ).all()
+            if user.has(Role.admin)
+            else [],
             "today": clock.today(),
             "error": error,
             "saved": saved,
@@ -362,5 +391,7 @@ ROUTES = [
     add_guardian,
     save_guardian,
     remove_guardian,
+    set_student_status,
+    move_class,
     move_bed,
 ]
