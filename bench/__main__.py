@@ -7,7 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from bench import college_import, concurrency, load, my_week, sync_push
+from bench import chart_page, college_import, concurrency, load, my_week, pages, sync_push
 
 DOC = Path(__file__).parent.parent / "docs" / "performance.md"
 # make bench rewrites only what lies between these two lines
@@ -25,18 +25,19 @@ def main() -> int:
         postgres = None
     load_before = os.getloadavg()[0]
     rows = sync_push.run(postgres)
-    weeks, loads = [], []
+    weeks, loads, charts, page_rows = [], [], [], []
     targets = [("SQLite", f"sqlite:////tmp/xuegong-bench-college-{os.getpid()}.sqlite3")]
     if postgres:
         targets.append(("PostgreSQL", postgres))
     for name, url in targets:  # the college is loaded once per database, for both
         entries, load_s = my_week.college_with_a_semester(url)
         weeks += my_week.run(name, url, entries, load_s)
+        charts += chart_page.run(name, url)
+        # before the pushes of concurrency.run add to the college
+        page_rows += pages.run(name, url, two_workers=name == "PostgreSQL")
         loads += concurrency.run(name, url)
         sync_push.reset(url)
     import_rows, reads, imports = college_import.run(postgres)
-    rates = {(db, label): rate for db, label, rate in rows}
-    pouch = rates.get(("memory", "pouchdb-server _bulk_docs"))
     lines = [
         f"Measured by `make bench` on {date.today().isoformat()}, on this project's machine"
         f" ({os.cpu_count()} cores), in one run; load average {load_before:.1f} at the start"
@@ -44,20 +45,7 @@ def main() -> int:
         " figure).",
         "Figures are entries per second; compare the ratios, not the absolute numbers.",
         "",
-        "| database | app `/sync/push` | raw core insert | app / raw | app / pouchdb-server |",
-        "|---|---|---|---|---|",
-    ]
-    for db in ("SQLite", "PostgreSQL"):
-        app, raw = rates.get((db, "app /sync/push")), rates.get((db, "raw core insert"))
-        if app is None:
-            continue
-        vs_pouch = f"{app / pouch:.2f}×" if pouch else "n/a"
-        lines.append(f"| {db} | {app:,.0f} | {raw:,.0f} | {app / raw:.2f}× | {vs_pouch} |")
-    lines += [
-        "",
-        f"pouchdb-server 4.2 `_bulk_docs` (in memory, `-m`): {pouch:,.0f} entries/s."
-        if pouch
-        else "pouchdb-server: not measured (node not found).",
+        *sync_push.figures(rows),
     ]
     lines += [
         "",
@@ -88,9 +76,11 @@ def main() -> int:
             f" | {tally.percentile(99):.0f} ms | {tally.error_count} |"
         )
     lines += import_figures(import_rows, reads, imports)
+    lines += chart_page.figures(charts)
+    lines += pages.figures(page_rows)
     write_figures("\n".join(lines))
     print(f"wrote the figures into {DOC}")
-    return 0
+    return 0 if all(ok for *_, ok in charts) else 1
 
 
 def import_figures(rows, reads, imports) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
+import os
+import random
 import re
 import socket
 import subprocess
@@ -19,9 +21,20 @@ BENCH_SECRET = "bench-secret-key-0123456789"
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free 127.0.0.1 port: any, or one of XUEGONG_BENCH_PORTS ("8700-8799") when set."""
+    wanted = os.environ.get("XUEGONG_BENCH_PORTS")
+    candidates = [0]
+    if wanted:
+        low, high = (int(p) for p in wanted.split("-"))
+        candidates = random.sample(range(low, high + 1), high - low + 1)
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError(f"no free port in {wanted}")
 
 
 def wait_for(url: str, seconds: float = 30) -> None:
@@ -39,8 +52,9 @@ def wait_for(url: str, seconds: float = 30) -> None:
 class LiveApp:
     """`python -m uvicorn` serving the app on a free port; `log` (a path) takes its output."""
 
-    def __init__(self, database_url: str, log: str | None = None):
+    def __init__(self, database_url: str, log: str | None = None, workers: int = 1):
         self.log = log
+        self.workers = workers
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -74,6 +88,8 @@ class LiveApp:
                 str(self.port),
                 "--log-level",
                 "warning",
+                "--workers",
+                str(self.workers),
             ],
             env=self.env,
             stdout=output,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import hashlib
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 from litestar import Litestar, Request, Router
+from litestar.config.compression import CompressionConfig
 from litestar.datastructures import MutableScopeHeaders, State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
@@ -19,36 +22,53 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.orm import Session
 
-from server import auth, clock, csrf, errors, params
+from server import auth, clock, csrf, errors, flash, homes, params
+from server import notify as notify_loop
 from server.db import APP_POOL, WORKER_THREADS, make_engine, make_sessionmaker, writing
-from server.kinds import RECORD_KINDS
+from server.escalations import STATES as ESCALATION_STATES
+from server.escalations import badge_count as escalation_badge
+from server.kinds import KINDS
 from server.models import ROLE_LABELS
 from server.routes import (
     accounts,
     admin_accounts,
     admin_import,
+    assessment,
     attendance,
     cohorts,
+    conflicts,
+    course_teachers,  # §2.6.2 任课教师通讯录
     department,
     department_rules,
     department_week,
+    discipline,
     dorm_visits,
     due,
     duty,
+    duty_leave,  # §1.9 approved leave meets the §2.4 roster
     duty_roster,
+    escalations,
+    evaluations,
     health,
     home,
     install,
     labels,
     leave,
+    photos,
     prepare,
     pwa,
     records,
     rooms,
+    second_classroom,
+    semester_start,
     semesters,
+    students,
     upkeep,
     worklog,
 )
+from server.routes import meetings as meeting_routes  # §2.1–2.3 weekly meetings, 班会手册
+from server.routes import quality_assessment as quality_routes  # §1.6 综合素质测评
+from server.routes import tasks as task_routes  # §1.4 主管领导布置的工作
 from server.settings import PROJECT_DIR, Settings
 from server.sync import api as sync_api
 
@@ -61,20 +81,27 @@ ROUTES = [
     *admin_accounts.ROUTES,
     *home.ROUTES,
     *records.ROUTES,
+    *conflicts.ROUTES,
+    *photos.ROUTES,
     *due.ROUTES,
     *leave.ROUTES,
+    *second_classroom.ROUTES,
+    *semester_start.ROUTES,
     *department_rules.ROUTES,
     *dorm_visits.ROUTES,
+    *evaluations.ROUTES,
     *rooms.ROUTES,
     *attendance.ROUTES,
     *duty.ROUTES,
     *duty_roster.ROUTES,
     *department.ROUTES,
     *department_week.ROUTES,
+    *discipline.ROUTES,
     *worklog.ROUTES,
     *labels.ROUTES,
     *semesters.ROUTES,
     *upkeep.ROUTES,
+    *students.ROUTES,
     *admin_import.ROUTES,
     *cohorts.ROUTES,
     *health.ROUTES,
@@ -82,6 +109,13 @@ ROUTES = [
     *install.ROUTES,
     *prepare.ROUTES,
     *sync_api.ROUTES,
+    *meeting_routes.ROUTES,
+    *task_routes.ROUTES,
+    *quality_routes.ROUTES,
+    *duty_leave.ROUTES,
+    *course_teachers.ROUTES,
+    *assessment.ROUTES,
+    *escalations.ROUTES,
 ]
 
 
@@ -118,16 +152,47 @@ def provide_settings(state: State) -> Settings:
     return state.settings
 
 
-def _templates() -> TemplateConfig:
+def _templates(settings: Settings) -> TemplateConfig:
     def configure(engine: JinjaTemplateEngine) -> None:
+        # checking every template file's mtime on every render cost a stat per template per
+        # request (issue 16); a release starts new processes, and XUEGONG_DEBUG=1 reloads
+        engine.engine.auto_reload = settings.debug
         engine.engine.filters["local_time"] = clock.local_time
         engine.engine.globals["ROLE_LABELS"] = ROLE_LABELS
-        # records with an edit form of their own (server/routes/records.py)
-        engine.engine.globals["EDITABLE_KINDS"] = set(RECORD_KINDS)
+        engine.engine.globals["asset"] = asset_url
+        # every kind is corrected by its author (server/routes/records.py: /entries/<id>/edit)
+        engine.engine.globals["EDITABLE_KINDS"] = set(KINDS)
+        # base.html shows the confirmations waiting in the session once (server/flash.py)
+        engine.engine.globals["take_flashes"] = flash.take
+        # the menu's count of open escalations for leaders and the office (server/escalations.py)
+        engine.engine.globals["escalation_badge"] = escalation_badge
+        engine.engine.globals["ESCALATION_STATES"] = ESCALATION_STATES
 
     return TemplateConfig(
         directory=WEB_DIR / "templates", engine=JinjaTemplateEngine, engine_callback=configure
     )
+
+
+STATIC_DIRS = [WEB_DIR / "static", *NPM_DIRS]
+# a static file asked for under its content's hash never changes: the browser keeps it a year
+# and never asks again; asked for without (the worker's app shell, ES module imports) it is
+# revalidated (ETag) on every use
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+
+@functools.cache
+def asset_url(file_path: str) -> str:
+    """`/static/<file>?v=<hash of its content>` for templates (`asset('/app.css')`).
+
+    Cached for the life of the process: static files ship with the app and change only with a
+    new release, which starts new processes."""
+    for folder in STATIC_DIRS:
+        path = folder / file_path.lstrip("/")
+        if path.is_file():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+            return f"/static{file_path}?v={digest}"
+    raise FileNotFoundError(file_path)
 
 
 # no inline script or style anywhere (htmx's own indicator style is off: base.html), no
@@ -161,11 +226,22 @@ def security_headers(settings: Settings):
         headers = MutableScopeHeaders.from_message(message)
         for name, value in fixed.items():
             headers[name] = value
+        if scope["path"].startswith("/static/") and message["status"] == 200:
+            versioned = b"v=" in scope.get("query_string", b"")
+            headers["Cache-Control"] = IMMUTABLE if versioned else REVALIDATE
         content_type = (headers.get("content-type") or "").encode()
         if content_type.startswith(NO_STORE_TYPES) and "cache-control" not in headers:
             headers["Cache-Control"] = "no-store"
 
     return before_send
+
+
+def _compression() -> CompressionConfig:
+    # gzip for every text response (pages, JSON, JS, CSS) of 500 bytes or more: a phone on a
+    # dorm corridor's signal gets a page in a fifth of the bytes. Level 6 costs a third of level
+    # 9's CPU for nearly the same size. PNGs and the wasm decoder gain little but are small or
+    # cached by the service worker.
+    return CompressionConfig(backend="gzip", gzip_compress_level=6, minimum_size=500)
 
 
 def _openapi() -> OpenAPIConfig:
@@ -185,6 +261,7 @@ def _openapi() -> OpenAPIConfig:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url, **APP_POOL)
+    homes.ACK_HOURS[0] = settings.escalation_ack_hours  # the overdue card (server/homes.py)
 
     def start_worker_threads(app: Litestar) -> None:
         # sync handlers (Litestar's sync_to_thread) and the user lookup run in the loop's
@@ -202,7 +279,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             *ROUTES,
             create_static_files_router(
-                path="/static", directories=[WEB_DIR / "static", *NPM_DIRS], name="static"
+                path="/static", directories=STATIC_DIRS, name="static"
             ),
         ],
         dependencies={
@@ -213,8 +290,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             {
                 "settings": settings,
                 "engine": engine,
-                "sessionmaker": make_sessionmaker(engine),  # for reads
-                "write_sessionmaker": make_sessionmaker(writing(engine)),
+                # for reads
+                "sessionmaker": make_sessionmaker(engine, photo_dir=settings.photo_dir),
+                "write_sessionmaker": make_sessionmaker(
+                    writing(engine), photo_dir=settings.photo_dir
+                ),
                 "writers": None,  # the SQLite writers' turn, set at start-up
             }
         ),
@@ -223,7 +303,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[security_headers(settings)],
         # a one-time password opens only /account/password (server/auth.py)
         guards=[auth.password_change_guard],
-        template_config=_templates(),
+        template_config=_templates(settings),
+        compression_config=_compression(),
         plugins=[HTMXPlugin()],
         exception_handlers=errors.HANDLERS,
         before_request=params.screen_request,
@@ -231,7 +312,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # only Litestar's own logger: the root logger stays the server's (uvicorn) or the
         # test runner's, so other libraries' logs are not sent to a stream that has closed
         logging_config=LoggingConfig(configure_root_logger=False),
-        on_startup=[start_worker_threads],
-        on_shutdown=[dispose_engine],
+        on_startup=[start_worker_threads, notify_loop.start_loop],
+        on_shutdown=[notify_loop.stop_loop, dispose_engine],
         debug=settings.debug,
     )

@@ -21,7 +21,16 @@ from sqlalchemy.orm import Session, joinedload
 
 from server import clock, scope, semesters
 from server.entries import Id, Kind, Placement, Rejected, Text, blank_is_none, one, remembered
-from server.models import ClassCourse, Course, CourseRole, Entry, SchoolClass, Student, User
+from server.models import (
+    ClassCourse,
+    Course,
+    CourseRole,
+    Entry,
+    SchoolClass,
+    Student,
+    StudentStatus,
+    User,
+)
 
 KIND = "attendance_check"
 
@@ -215,21 +224,29 @@ class StudentHistory:
 
 def checks_of(db: Session, class_id: int, since: date, until: date) -> list[Entry]:
     """The class's checks dated from `since` to `until` (both included), newest first."""
+    found = _checks_of_classes(db, [class_id], since, until)
+    return sorted(found, key=lambda e: (e.payload["date"], e.payload["period"]), reverse=True)
+
+
+def _checks_of_classes(
+    db: Session, class_ids: list[int], since: date, until: date, *columns
+) -> list:
+    """The checks of these classes dated from `since` to `until`: Entry objects, or rows of
+    `columns` (with `payload` among them) where no object is needed — building hundreds of
+    them was most of a leader's home page (issue 16)."""
     # a check's date is at most MAX_DAYS_AHEAD after the server day it arrived on: bound the
     # rows read by arrival time, then filter by the check's own date
     arrived_after = datetime.combine(
         since - timedelta(days=MAX_DAYS_AHEAD + 1), datetime.min.time()
     )
-    entries = db.scalars(
-        select(Entry).where(
-            Entry.kind == KIND,
-            Entry.class_id == class_id,
-            Entry.deleted.is_(False),
-            Entry.created_at >= arrived_after,
-        )
+    query = (select(*columns) if columns else select(Entry)).where(
+        Entry.kind == KIND,
+        Entry.class_id.in_(class_ids),
+        Entry.deleted.is_(False),
+        Entry.created_at >= arrived_after,
     )
-    found = [e for e in entries if since <= date.fromisoformat(e.payload["date"]) <= until]
-    return sorted(found, key=lambda e: (e.payload["date"], e.payload["period"]), reverse=True)
+    found = db.execute(query).all() if columns else db.scalars(query).all()
+    return [e for e in found if since <= date.fromisoformat(e.payload["date"]) <= until]
 
 
 def history(db: Session, class_id: int, today: date) -> list[StudentHistory]:
@@ -239,13 +256,9 @@ def history(db: Session, class_id: int, today: date) -> list[StudentHistory]:
     once per student: the worst mark wins in the order of MARKS (absent before late …).
     """
     window_start = today - timedelta(days=WARNING_DAYS - 1)
-    lessons: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
     since = min(semesters.term_of(db, today).first, window_start)
-    for entry in checks_of(db, class_id, since, today + timedelta(days=MAX_DAYS_AHEAD)):
-        lesson = lessons[(entry.payload["date"], entry.payload["period"])]
-        for student_id, mark in entry.payload["marks"].items():
-            if student_id not in lesson or _rank(mark) < _rank(lesson[student_id]):
-                lesson[student_id] = mark
+    checks = checks_of(db, class_id, since, today + timedelta(days=MAX_DAYS_AHEAD))
+    lessons = {(on, period): m for (_, on, period), m in _worst_marks(checks).items()}
     semester = semesters.term_of(db, today).first.isoformat()
     rows = []
     school_class = db.get(SchoolClass, class_id)
@@ -267,9 +280,58 @@ def warnings(rows: list[StudentHistory]) -> list[StudentHistory]:
     return sorted(flagged, key=lambda r: -r.recent_absences)
 
 
+def warnings_in(
+    db: Session, classes: list[SchoolClass], today: date
+) -> list[tuple[SchoolClass, StudentHistory]]:
+    """Every student with 预警 in these classes, by class then most absences: what
+    `warnings(history(…))` finds class by class, in two queries however many classes (the
+    homes' cards and /attendance/warnings; issue 16). `counts` covers the warning window."""
+    window_start = today - timedelta(days=WARNING_DAYS - 1)
+    by_id = {c.id: c for c in classes}
+    checks = _checks_of_classes(
+        db, list(by_id), window_start, today + timedelta(MAX_DAYS_AHEAD),
+        Entry.class_id, Entry.payload,
+    )  # fmt: skip
+    marks: dict[tuple[int, int], Counter] = defaultdict(Counter)
+    for (class_id, _, _), lesson in _worst_marks(checks).items():
+        for student_id, mark in lesson.items():
+            marks[(class_id, int(student_id))][mark] += 1
+    flagged = {key for key, counts in marks.items() if counts["absent"] >= WARNING_ABSENCES}
+    if not flagged:
+        return []
+    students = db.scalars(select(Student).where(Student.id.in_({i for _, i in flagged})))
+    rows = []
+    for student in students:
+        school_class = by_id.get(student.class_id)
+        # as the roster reads it: still in that class, and 在读 unless the class graduated
+        if (student.class_id, student.id) not in flagged or not (
+            school_class.archived or student.status == StudentStatus.enrolled
+        ):
+            continue
+        counts = marks[(student.class_id, student.id)]
+        rows.append((school_class, StudentHistory(student, counts, counts["absent"])))
+    return sorted(
+        rows, key=lambda r: (r[0].name, r[0].id, -r[1].recent_absences, r[1].student.student_number)
+    )
+
+
+def _worst_marks(checks: list) -> dict[tuple[int, str, str], dict[str, str]]:
+    """(class, date, period) → each student's mark: a lesson checked by both the class
+    teacher and the counselor counts once, the worst mark winning (absent before late …)."""
+    lessons: dict[tuple[int, str, str], dict[str, str]] = defaultdict(dict)
+    for entry in checks:
+        lesson = lessons[(entry.class_id, entry.payload["date"], entry.payload["period"])]
+        for student_id, mark in entry.payload["marks"].items():
+            if student_id not in lesson or _rank(mark) < _rank(lesson[student_id]):
+                lesson[student_id] = mark
+    return lessons
+
+
+_RANKS = {mark: n for n, mark in enumerate(["absent", "late", "early_leave", "leave", "present"])}
+
+
 def _rank(mark: str) -> int:
-    order = ["absent", "late", "early_leave", "leave", "present"]
-    return order.index(mark) if mark in order else len(order)
+    return _RANKS.get(mark, len(_RANKS))
 
 
 # --- course roles (§2.11) ---------------------------------------------------------------------

@@ -31,9 +31,10 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
 from litestar.security.session_auth import SessionAuth
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from server.escalations import open_count
 from server.models import LoginFailure, Role, User
 from server.settings import Settings
 
@@ -254,17 +255,25 @@ def session_data(user: User) -> dict[str, Any]:
     return {"uid": user.id, "epoch": user.session_epoch, "csrf": secrets.token_hex(16)}
 
 
-def _load_user(sessionmaker, data: dict[str, Any]) -> User | None:
+# one query for the user, the department and the roles: this runs on every request, so the
+# statement is built once (building it and its loader options took half the lookup's time)
+_USER_BY_ID = (
+    select(User)
+    .options(joinedload(User.department), joinedload(User.role_rows))
+    .where(User.id == bindparam("uid"))
+)
+
+
+def _load_user(sessionmaker, data: dict[str, Any]) -> tuple[User | None, int]:
+    """The session's user, and the menu's count of open escalations for leaders and the
+    office (base.html): counted here, because the template is drawn on the event loop while
+    the handler's session still holds its connection — a second session opened there waited
+    for the pool on the loop itself, and 32 leaders at once stalled the app (issue 16)."""
     with sessionmaker() as db:
-        # one query for the user, the department and the roles: this runs on every request
-        user = db.scalar(
-            select(User)
-            .options(joinedload(User.department), joinedload(User.role_rows))
-            .where(User.id == data.get("uid"))
-        )
+        user = db.scalar(_USER_BY_ID, {"uid": data.get("uid")})
         if user is None or not user.active or user.session_epoch != data.get("epoch"):
-            return None
-        return user
+            return None, 0
+        return user, open_count(db, user)
 
 
 async def retrieve_user(session: dict[str, Any], connection: ASGIConnection) -> User | None:
@@ -272,7 +281,9 @@ async def retrieve_user(session: dict[str, Any], connection: ASGIConnection) -> 
         return None
     # a database read: off the event loop, in the same worker threads as the handlers (the
     # pool is sized to them), with a session of its own that is closed before the handler runs
-    return await sync_to_thread(_load_user, connection.app.state.sessionmaker, session)
+    user, badge = await sync_to_thread(_load_user, connection.app.state.sessionmaker, session)
+    connection.scope["escalation_badge"] = badge
+    return user
 
 
 class _TolerantCookieBackend(ClientSideSessionBackend):

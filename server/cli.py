@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("settings", help="list the environment variables the app reads")
 
+    sub.add_parser("notify", help="one pass of the escalation notifications (e-mail, webhook)")
+
     _import_commands(sub)
 
     admin = sub.add_parser("create-admin", help="create an admin; prints a one-time password")
@@ -316,6 +318,26 @@ def _database(settings: Settings):
         engine.dispose()
 
 
+def _notify(settings: Settings, args) -> int:
+    """One pass of the notifications outbox (server/notify.py); a systemd timer runs it every
+    minute (docs/deploy.md). Exit 0 when nothing failed, 1 when a send failed (retried later)."""
+    from server import notify
+    from server.db import make_engine, make_sessionmaker, writing
+
+    engine = make_engine(settings.database_url)
+    try:
+        outcome = notify.run_pass(settings, make_sessionmaker(writing(engine)))
+    finally:
+        engine.dispose()
+    print(
+        f"notify: {outcome.sent} sent, {outcome.failed} failed (retried later), "
+        f"{outcome.skipped} without a channel, {outcome.overdue_queued} overdue queued"
+    )
+    for error in outcome.errors:
+        print(f"  {error}", file=sys.stderr)
+    return 1 if outcome.failed else 0
+
+
 COMMANDS = {
     "create-admin": _create_admin,
     "reset-password": _reset_password,
@@ -328,6 +350,7 @@ COMMANDS = {
     "settings": _settings,
     "import-template": _import_template,
     "import": _import,
+    "notify": _notify,
 }
 
 if __name__ == "__main__":

@@ -74,8 +74,9 @@ def writing(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITES: True})
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, **info) -> sessionmaker[Session]:
+    """`info` is handed to every session (the app's photo folder, server/photos.py)."""
+    return sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 def alembic_config(url: str) -> Config:

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from server import scope
@@ -84,15 +84,20 @@ class DormVisitV1(msgspec.Struct, forbid_unknown_fields=True):
 
 def check(db: Session, user: User, visit: DormVisitV1) -> Placement:
     room_id = visit.room_id
-    where = remembered(db, ("room_scope", user.id, room_id), lambda: _room_scope(db, user, room_id))
-    if where == "missing":
-        raise Rejected("宿舍不存在。")
-    if where == "outside":
-        raise Rejected("这个宿舍不在您的工作范围内。")
+    writable = remembered(
+        db, ("writable_rooms", user.id), lambda: scope.writable_room_ids(db, user)
+    )
+    if writable is None or room_id not in writable:
+        # the office's rooms are every room; anyone else's miss is out of scope or missing
+        where = remembered(db, ("room_exists", room_id), lambda: _room_exists(db, room_id))
+        if not where:
+            raise Rejected("宿舍不存在。")
+        if writable is not None:
+            raise Rejected("这个宿舍不在您的工作范围内。")
 
-    living_here = remembered(db, ("residents", room_id), lambda: _resident_ids(db, room_id))
+    living_here = remembered(db, ("residents", room_id), lambda: _resident_ids(db, [room_id]))
     presence = visit.presence or {}
-    if any(student_id not in living_here for student_id in presence):
+    if not living_here.issuperset(presence):
         raise Rejected("在寝情况里有不住在这个宿舍的学生，请刷新后重新填写。")
 
     concern = None
@@ -118,20 +123,37 @@ def check(db: Session, user: User, visit: DormVisitV1) -> Placement:
     )
 
 
-def _room_scope(db: Session, user: User, room_id: int) -> str:
-    if db.get(Room, room_id) is None:
-        return "missing"
-    if not db.scalar(select(Room.id).where(Room.id == room_id, scope.room_condition(user))):
-        return "outside"
-    return "inside"
+def _room_exists(db: Session, room_id: int) -> bool:
+    return db.get(Room, room_id) is not None
 
 
-def _resident_ids(db: Session, room_id: int) -> set[int]:
+def _resident_ids(db: Session, room_ids: list[int]) -> set[int]:
     return set(
         db.scalars(
-            select(Bed.student_id).where(Bed.room_id == room_id, Bed.student_id.is_not(None))
+            select(Bed.student_id).where(Bed.room_id.in_(room_ids), Bed.student_id.is_not(None))
         )
     )
+
+
+_RESIDENTS = select(Bed.room_id, Bed.student_id).where(
+    Bed.room_id.in_(bindparam("rooms", expanding=True)), Bed.student_id.is_not(None)
+)
+
+
+def prepare(db: Session, user: User, visits: list[DormVisitV1]) -> None:
+    """Before a batch is checked: the residents of every room it names, in one query, kept
+    for `check` (entries.py `batch_memo`); the user's rooms come with the first check."""
+    memo = db.info.get("batch_memo")
+    if memo is None:
+        return
+    wanted = {v.room_id for v in visits} - {key[1] for key in memo if key[0] == "residents"}
+    if not wanted:
+        return
+    living: dict[int, set[int]] = {room_id: set() for room_id in wanted}
+    for room_id, student_id in db.connection().execute(_RESIDENTS, {"rooms": list(wanted)}):
+        living[room_id].add(student_id)
+    for room_id, students in living.items():
+        memo[("residents", room_id)] = students
 
 
 def raise_concern(db: Session, entry: Written) -> None:
@@ -220,6 +242,7 @@ DORM_VISIT = Kind(
     },
     choices={"presence": PRESENCE, "issues": ISSUES, "concern.category": CONCERNS},
     after_write=raise_concern,
+    prepare=prepare,
     students=students,
     summary=summary,
     counts_as=counts_as,

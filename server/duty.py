@@ -416,3 +416,75 @@ def roster_workbook(title: str, start: date, end: date, shifts: Sequence[DutyShi
     sheet.page_setup.fitToWidth = 1
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     return book
+
+
+# ---------------------------------------------------------------- approved leave meets the roster
+
+
+@dataclass(frozen=True)
+class LeaveClash:
+    """A shift on a day its staff member has approved leave (§1.9 meets §2.4), with the
+    colleague suggested to take it: a department staff member not on leave that day, not on
+    duty in the same round, with the fewest shifts of the shifts looked at (then the
+    longest-serving id, so the suggestion is stable)."""
+
+    date: date
+    slot: Slot
+    building_id: int
+    staff_id: int
+    substitute_id: int | None
+
+    def text(self, names: dict[int, str], buildings: dict[int, str]) -> str:
+        who = names.get(self.staff_id, "?")
+        instead = (
+            f"，建议由 {names.get(self.substitute_id, '?')} 代班"
+            if self.substitute_id is not None
+            else "，本系部没有可代班的人"
+        )
+        return (
+            f"{day_label(self.date)} {self.slot.label} {buildings.get(self.building_id, '?')}："
+            f"{who} 当天已批准请假{instead}"
+        )
+
+
+def leave_clashes(db: Session, department_id: int, shifts: Sequence) -> list[LeaveClash]:
+    """Shifts (saved `DutyShift`s or a draft's `Shift`s) whose staff is on approved leave."""
+    from server.leave import approved_days
+
+    shifts = list(shifts)
+    if not shifts:
+        return []
+    first, last = min(s.date for s in shifts), max(s.date for s in shifts)
+    away = approved_days(db, {s.staff_id for s in shifts}, first, last)
+    if not any(s.date in away.get(s.staff_id, ()) for s in shifts):
+        return []  # the common case: no one on the roster is away (issue 16)
+    staff = [u.id for u in department_staff(db, department_id)]
+    away = approved_days(db, {*staff, *(s.staff_id for s in shifts)}, first, last)
+    count = Counter({s: 0 for s in staff})
+    busy: dict[tuple[date, Slot], set[int]] = defaultdict(set)
+    for s in shifts:
+        count[s.staff_id] += 1
+        busy[s.date, Slot(s.slot)].add(s.staff_id)
+    clashes = []
+    for s in sorted(shifts, key=lambda s: (s.date, SLOTS.index(Slot(s.slot)), s.building_id)):
+        if s.date not in away.get(s.staff_id, set()):
+            continue
+        free = [
+            p for p in staff
+            if p != s.staff_id and s.date not in away.get(p, set())
+            and p not in busy[s.date, Slot(s.slot)]
+        ]  # fmt: skip
+        substitute = min(free, key=lambda p: (count[p], p)) if free else None
+        if substitute is not None:
+            count[substitute] += 1  # two clashes do not both go to the same colleague
+            busy[s.date, Slot(s.slot)].add(substitute)
+        clashes.append(LeaveClash(s.date, Slot(s.slot), s.building_id, s.staff_id, substitute))
+    return clashes
+
+
+LEAVE_LOOKAHEAD_DAYS = 31  # the leader's list: saved shifts from today on
+
+
+def upcoming_leave_clashes(db: Session, department_id: int, today: date) -> list[LeaveClash]:
+    shifts = shifts_between(db, department_id, today, today + timedelta(days=LEAVE_LOOKAHEAD_DAYS))
+    return leave_clashes(db, department_id, shifts)

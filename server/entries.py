@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from server.models import Entry, Escalation, User
@@ -94,6 +94,9 @@ class Kind:
     field_labels: dict[str, str]
     # the choices the form offers, by field (the Literal types are built from the same dicts)
     choices: dict[str, dict[str, str]] = field(default_factory=dict)
+    # before a batch of new entries is checked, with their decoded payloads: fetch in a few
+    # queries what `check` would look up one by one, into the batch's memo (`remembered`)
+    prepare: Callable[[Session, User, list], None] | None = None
     # runs after the entry row is written, inside the same transaction (escalations …)
     after_write: Callable[[Session, Written], None] = field(default=lambda db, written: None)
     # which weekly quotas an entry counts for (server/week.py); by default its kind's name
@@ -106,6 +109,12 @@ class Kind:
     messages: dict[str, str] = field(default_factory=dict)
     # written with the shared record form (/records/new/<kind>) and edited by its author there
     record_form: bool = False
+    # why its author may not change this entry now ('' when they may): a discipline case
+    # under review; the edit form answers 403 with it (the write itself is refused by
+    # `after_write`, on every path)
+    locked: Callable[[Session, uuid.UUID], str] = field(default=lambda db, entry_id: "")
+    # the route name of an entry's own page (a saved form goes there instead of 我的记录)
+    page: str | None = None
 
     @property
     def schema_versions(self) -> tuple[int, ...]:
@@ -127,7 +136,7 @@ class Kind:
             raise Rejected(f"表单版本 {version} 已不受支持，请刷新页面后重新填写。")
         if not isinstance(raw, dict):
             raise Rejected("记录内容格式不正确。")
-        cleaned = _clean_strings(raw, self, "", 0)
+        cleaned = _cleaned(raw, self)
         try:
             return msgspec.convert(cleaned, struct, strict=strict, str_keys=True)
         except msgspec.ValidationError as exc:
@@ -181,6 +190,68 @@ MAX_NESTING = 8  # a payload is at most three levels deep; more is not a record
 
 def clean_text(value: str) -> str:
     return _CONTROLS.sub("", value).strip()
+
+
+class _Unclean(Exception):
+    """A payload `_clean_fast` cannot take: `_clean_strings` says why."""
+
+
+def _cleaned(raw: dict, kind: Kind) -> object:
+    """`_clean_strings` of a payload: first without keeping field paths (a phone's batch
+    holds thousands of strings), again with them only to name what is refused."""
+    try:
+        return _clean_fast(raw, 0)
+    except _Unclean:
+        return _clean_strings(raw, kind, "", 0)
+
+
+def _clean_fast(value: object, depth: int) -> object:
+    if depth > MAX_NESTING:
+        raise _Unclean
+    kind = type(value)
+    if kind is str:
+        return _clean_text_fast(value)
+    if kind is dict:
+        depth += 1
+        if depth > MAX_NESTING and value:
+            raise _Unclean
+        cleaned = {}
+        for k, v in value.items():
+            of = type(v)
+            if of is str:  # most values: cleaned here, without a call per value
+                if "\x00" in v:
+                    raise _Unclean
+                cleaned[k] = (v if v.isprintable() else _CONTROLS.sub("", v)).strip()
+            elif of in _PLAIN:
+                cleaned[k] = v
+            else:
+                cleaned[k] = _clean_fast(v, depth)
+        return cleaned
+    if kind is list:
+        depth += 1
+        if depth > MAX_NESTING and value:
+            raise _Unclean
+        return [
+            _clean_text_fast(v)
+            if type(v) is str
+            else v
+            if type(v) in _PLAIN
+            else _clean_fast(v, depth)
+            for v in value
+        ]
+    if isinstance(value, str | dict | list):  # a subclass: the careful way
+        raise _Unclean
+    return value
+
+
+def _clean_text_fast(value: str) -> str:
+    """`clean_text`, refusing NUL; a printable string has none of `_CONTROLS` to remove."""
+    if "\x00" in value:
+        raise _Unclean
+    return (value if value.isprintable() else _CONTROLS.sub("", value)).strip()
+
+
+_PLAIN = frozenset({int, float, bool, type(None)})  # JSON values with no strings in them
 
 
 def _clean_strings(value: object, kind: Kind, path: str, depth: int) -> object:
@@ -299,16 +370,28 @@ def keep_escalation(db: Session, entry: Written, concern: dict | None) -> None:
     """Open, update or withdraw the escalation of an entry (§2.7.2: what the writer cannot
     resolve goes at once to the student affairs office and the department leader).
 
-    `concern` is {"category", "note"} or None; one escalation per entry, an edit updates it."""
+    `concern` is {"category", "note"} or None; one escalation per entry, an edit updates it.
+    Deleting the entry leaves an open escalation open: a concern already reported to the office
+    is not taken back by a deletion (the list marks it 记录已删除 with the reason); an edit that
+    removes the concern withdraws it."""
     if entry.deleted:
-        concern = None
+        return
     if concern is None and entry.revision == 1:
         return  # a new entry without a concern: there is nothing to open or withdraw
-    existing = db.scalar(select(Escalation).where(Escalation.entry_id == entry.id))
+    # a first revision was stored a moment ago, in this transaction: nothing refers to it yet
+    existing = (
+        None
+        if entry.revision == 1
+        else db.scalar(select(Escalation).where(Escalation.entry_id == entry.id))
+    )
     if concern is None:
         if existing is not None and existing.status == "open":
             existing.status = "withdrawn"
         return
+    if existing is None and entry.revision == 1:
+        _open_escalation(db, entry, concern)
+        return
+    opened = existing is None
     if existing is None:
         existing = Escalation(
             entry_id=entry.id, room_id=entry.room_id, department_id=entry.department_id
@@ -316,4 +399,26 @@ def keep_escalation(db: Session, entry: Written, concern: dict | None) -> None:
         db.add(existing)
     existing.category = concern["category"]
     existing.note = concern["note"]
-    existing.status = "open"
+    if existing.status != "closed":  # a closed escalation stays closed (server/escalations.py)
+        existing.status = "open"
+    if opened:  # the office hears of it, in this same transaction (server/notify.py)
+        from server import notify
+
+        db.flush()
+        notify.queue(db, existing, "opened")
+
+
+def _open_escalation(db: Session, entry: Written, concern: dict) -> None:
+    """The escalation of a new entry and its notification, as two plain inserts (a phone's
+    batch opens them among a hundred new rows; the ORM's flush of one object cost more)."""
+    from server import notify
+
+    escalation_id = db.execute(
+        _NEW_ESCALATION,
+        {"entry_id": entry.id, "room_id": entry.room_id, "department_id": entry.department_id,
+         "category": concern["category"], "note": concern["note"], "status": "open"},
+    ).scalar_one()  # fmt: skip
+    notify.queue_new(db, escalation_id, entry.department_id, "opened")
+
+
+_NEW_ESCALATION = insert(Escalation.__table__).returning(Escalation.__table__.c.id)

@@ -15,9 +15,11 @@ from server.records import (
     MEETING,
     PARENT_CONTACT,
     PLAN,
+    RETAKE_ANALYSIS,
     TALK,
     TEACHER_CONTACT,
 )
+from server.records.discipline import DISCIPLINE
 
 _LIST: list[Kind] = [
     DORM_VISIT,
@@ -28,6 +30,8 @@ _LIST: list[Kind] = [
     TEACHER_CONTACT,
     MEETING,
     PLAN,
+    DISCIPLINE,
+    RETAKE_ANALYSIS,
 ]
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in _LIST}

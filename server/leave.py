@@ -9,7 +9,7 @@ decided and when stays on the record.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -90,3 +90,25 @@ def of_department(db: Session, user: User) -> list[StaffLeave]:
         .limit(200)
     )
     return list(db.scalars(query).unique())
+
+
+def approved_days(
+    db: Session, staff_ids: set[int], first: date, last: date
+) -> dict[int, set[date]]:
+    """The days from `first` to `last` each person is on approved leave (the roster's check)."""
+    away: dict[int, set[date]] = {}
+    if not staff_ids:
+        return away
+    for leave in db.scalars(
+        select(StaffLeave).where(
+            StaffLeave.staff_id.in_(staff_ids),
+            StaffLeave.status == LeaveStatus.approved,
+            StaffLeave.start <= last,
+            StaffLeave.end >= first,
+        )
+    ):
+        day = max(leave.start, first)
+        while day <= min(leave.end, last):
+            away.setdefault(leave.staff_id, set()).add(day)
+            day += timedelta(days=1)
+    return away

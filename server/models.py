@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    event,
     func,
 )
 from sqlalchemy import false as sa_false
@@ -394,9 +396,9 @@ class Entry(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))  # dorm_visit, talk, attendance_check …
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id"), index=True)
-    class_id: Mapped[int | None] = mapped_column(ForeignKey("classes.id"), index=True)
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("classes.id"))
     payload: Mapped[dict] = mapped_column(JSONDoc)
     schema_version: Mapped[int] = mapped_column(Integer, default=1)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())  # on the phone
@@ -411,7 +413,13 @@ class Entry(Base):
     author: Mapped[User] = relationship()
     room: Mapped[Room | None] = relationship()
 
-    __table_args__ = (Index("ix_entries_author_recorded", "author_id", "recorded_at"),)
+    __table_args__ = (
+        Index("ix_entries_author_recorded", "author_id", "recorded_at"),
+        # a class's or a department's records of one kind (due lists, semester duties, leader
+        # pages): without the kind, SQLite reads every record of the class to find a few
+        Index("ix_entries_class_kind", "class_id", "kind"),
+        Index("ix_entries_department_kind", "department_id", "kind"),
+    )
 
     @property
     def late(self) -> bool:
@@ -430,6 +438,8 @@ class EntryRevision(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    # why this revision deleted the entry (a deletion needs one, sync/merge.py); "" otherwise
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class WeekReview(Base):
@@ -468,9 +478,20 @@ class Escalation(Base):
     # open; withdrawn when an edit or a deletion of the record takes the concern away
     status: Mapped[str] = mapped_column(String(20), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    # the flow (server/escalations.py): pending 待确认 → acknowledged 已确认 → following 跟进中
+    # → closed 已办结; each step is a row of escalation_steps, these columns only mirror the last
+    state: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # when the overdue notification was queued (once per escalation)
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     entry: Mapped[Entry] = relationship()
     room: Mapped[Room | None] = relationship()
+    acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
 
 
 class LoginFailure(Base):
@@ -530,6 +551,27 @@ class Conflict(Base):
     device_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    kept: Mapped[str | None] = mapped_column(String(10))  # "mine" or "server", once resolved
+
+
+class Photo(Base):
+    """A photo kept as evidence with an entry (a dorm visit's 违章电器, a hazard): at most
+    MAX_PHOTOS per entry, the file under the photo folder (server/photos.py), the row here.
+    Photos belong to an entry id, whatever its kind; they go with the entry's deletion."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("entries.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1 … MAX_PHOTOS, as the phone numbered them
+    content_type: Mapped[str] = mapped_column(String(20))  # from the file's magic bytes
+    size: Mapped[int] = mapped_column(Integer)  # bytes
+    file_name: Mapped[str] = mapped_column(String(80))  # random, under the photo folder
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+    __table_args__ = (UniqueConstraint("entry_id", "position"),)
 
 
 # --- devices and times: who owns a phone's numbers, when an entry really arrived (issue 10)
@@ -751,6 +793,29 @@ Student.status = mapped_column(
 Room.gender = mapped_column(String(2), nullable=True)
 
 
+# --- a page per student and role homes (issue 12)
+
+# search keys of the name (server/pinyin.py): "zhengyuqiang", "zyq"; filled whenever a student
+# is written (the import's bulk writes set them, `_fill_pinyin` every ORM insert or rename)
+Student.pinyin_full = mapped_column(
+    String(200), nullable=False, default="", server_default="", index=True
+)
+Student.pinyin_initials = mapped_column(
+    String(50), nullable=False, default="", server_default="", index=True
+)
+# the label version last opened for printing; a room whose label_version differs (never
+# printed, or revoked since) has no current label on its door (the admin's home counts them)
+Room.printed_label_version = mapped_column(Integer, nullable=True)
+
+
+@event.listens_for(Student, "before_insert")
+@event.listens_for(Student, "before_update")
+def _fill_pinyin(mapper, connection, student: Student) -> None:
+    from server.pinyin import keys
+
+    student.pinyin_full, student.pinyin_initials = keys(student.name)
+
+
 class ImportStatus(enum.StrEnum):
     """uploaded → checking → checked (ready) or rejected (row errors) or unreadable;
     checked → applying → applied or failed."""
@@ -805,3 +870,400 @@ class ImportRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User | None] = relationship()
+
+
+# --- discipline cases (违纪处理, §1.8): the case is an entry of kind `discipline`
+# (server/records/discipline.py); where it stands is this table of steps (server/discipline.py)
+
+
+class DisciplineStep(Base):
+    """One step of a discipline case, never updated or deleted: the counselor's submission,
+    the department group's review (agree, change the handling, return), the college's decision
+    (approve, change, return). The case's state is its last step; the history is all of them.
+
+    `handling` is the handling as it stands after the step (proposed, agreed, changed or
+    decided); `decided_on` the date of the college's final decision; `entry_revision` the
+    revision of the case a submission sent (the text the group reviewed stays readable)."""
+
+    __tablename__ = "discipline_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("entries.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, … within the case
+    step: Mapped[str] = mapped_column(String(20))  # submit, review, approve
+    decision: Mapped[str] = mapped_column(String(20))  # submit, agree, change, return, approve
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    handling: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    entry_revision: Mapped[int | None] = mapped_column(Integer)
+
+    actor: Mapped[User] = relationship()
+
+    # two people acting on one case at once: the second insert of the same number fails
+    __table_args__ = (UniqueConstraint("entry_id", "number"),)
+# --- dorm evaluation and 公示 (guideline §2.9, server/evaluations.py) ----------------------------
+
+
+class EvaluationRound(Base):
+    """评比: a department's (or, without one, the college's) evaluation of its rooms' hygiene
+    over a period. Scores are computed from the visits when asked; the settings say how:
+    `rule` (mean / last / inspection), `inspection_days` (["2026-11-04", …], for the
+    inspection rule) and `deductions` (issue → points taken off per visit that found it)."""
+
+    __tablename__ = "evaluation_rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    period: Mapped[str] = mapped_column(String(10))  # week, month, custom
+    first_day: Mapped[date] = mapped_column(Date, index=True)
+    last_day: Mapped[date] = mapped_column(Date)
+    grade: Mapped[int | None] = mapped_column(Integer)  # 入学年份; None: every grade
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"))
+    rule: Mapped[str] = mapped_column(String(20), default="mean")
+    inspection_days: Mapped[list] = mapped_column(JSONDoc, default=list)
+    deductions: Mapped[dict] = mapped_column(JSONDoc, default=dict)
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    department: Mapped[Department | None] = relationship()
+    building: Mapped[Building | None] = relationship()
+    opened_by: Mapped[User] = relationship()
+
+
+class EvaluationPublication(Base):
+    """公示: a round's ranking as published, behind a long random link that needs no login.
+
+    `rows` is the snapshot shown (room, building, class, stars, score, ranks — never a
+    student's name or a note), so a visit changed later does not change what was published.
+    Revoking sets `revoked_at`: the link is gone for good; publishing again makes a new one."""
+
+    __tablename__ = "evaluation_publications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("evaluation_rounds.id", ondelete="CASCADE"), index=True
+    )
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    rows: Mapped[list] = mapped_column(JSONDoc, default=list)
+    published_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    evaluation_round: Mapped[EvaluationRound] = relationship()
+# --- the second classroom and the semester-start duties (§2.10, §1.7, §2.6.1) -------------------
+
+
+class Activity(Base):
+    """A 第二课堂 activity (§2.10): proposed by a class teacher, a counselor or a leader for
+    classes of their department, approved (or returned) before it happens, and recorded as
+    held or cancelled after (server/second_classroom.py). `class_ids` are the classes it is
+    for, fixed when it is proposed (a grade picked on the form is its classes then)."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    category: Mapped[str] = mapped_column(String(20))  # lecture, competition … (CATEGORIES)
+    title: Mapped[str] = mapped_column(String(100))
+    high_level: Mapped[bool] = mapped_column(Boolean, default=False)  # 高水平讲座/报告
+    organiser: Mapped[str] = mapped_column(String(100))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    place: Mapped[str] = mapped_column(String(100))
+    grades: Mapped[list] = mapped_column(JSONDoc)  # enrollment years picked, for the lists
+    class_ids: Mapped[list] = mapped_column(JSONDoc)
+    expected: Mapped[int] = mapped_column(Integer)  # expected participants
+    safety: Mapped[str] = mapped_column(Text)  # safety measures
+    proposer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="proposed")
+    participants: Mapped[int | None] = mapped_column(Integer)  # after it was held
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+    proposer: Mapped[User] = relationship()
+    department: Mapped[Department] = relationship()
+    steps: Mapped[list[ActivityStep]] = relationship(
+        order_by="ActivityStep.id", cascade="all, delete-orphan"
+    )
+
+
+class ActivityStep(Base):
+    """One step of an activity, never updated: proposed, approved, returned (with the
+    reason), held, cancelled — who and when."""
+
+    __tablename__ = "activity_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(
+        ForeignKey("activities.id", ondelete="CASCADE"), index=True
+    )
+    step: Mapped[str] = mapped_column(String(20))
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+    by: Mapped[User] = relationship()
+
+
+class CourseResult(Base):
+    """A student's result in a course of a semester (成绩 sheet of the import, §1.7)."""
+
+    __tablename__ = "course_results"
+    __table_args__ = (UniqueConstraint("student_id", "semester", "course"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    semester: Mapped[str] = mapped_column(String(50))  # the semester's name
+    course: Mapped[str] = mapped_column(String(80))
+    score: Mapped[str] = mapped_column(String(20))  # as given: 85, 72.5, 良好, 不及格
+    points: Mapped[float | None] = mapped_column(Float)  # the number of a numeric score
+    failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    retake: Mapped[bool] = mapped_column(Boolean, default=False)  # 重修
+
+    student: Mapped[Student] = relationship()
+
+
+class TimetableSlot(Base):
+    """A weekly lesson of a class's course in a semester (课表 sheet of the import, §2.6.1)."""
+
+    __tablename__ = "timetable_slots"
+    __table_args__ = (UniqueConstraint("class_course_id", "semester", "weekday", "periods"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_course_id: Mapped[int] = mapped_column(
+        ForeignKey("class_courses.id", ondelete="CASCADE"), index=True
+    )
+    semester: Mapped[str] = mapped_column(String(50))
+    weekday: Mapped[int] = mapped_column(Integer)  # 1 = Monday … 7 = Sunday
+    periods: Mapped[str] = mapped_column(String(20))  # 节次 as given, e.g. 1-2
+    first_week: Mapped[int] = mapped_column(Integer)  # 起止周: week 1 holds the first day
+    last_week: Mapped[int] = mapped_column(Integer)
+
+    class_course: Mapped[ClassCourse] = relationship()
+
+
+class RetakeReport(Base):
+    """A counselor's report of last semester's grades to the department (§1.7), marked
+    submitted: one per counselor and semester (the semester it is due in)."""
+
+    __tablename__ = "retake_reports"
+    __table_args__ = (UniqueConstraint("counselor_id", "semester"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counselor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    semester: Mapped[str] = mapped_column(String(50))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- the rules read as written (issue 13): §1.4 主管领导布置的工作, §1.6 综合素质测评 ---------------
+
+
+class LeaderTask(Base):
+    """主管领导布置的工作 (§1.4): a task a leader gives one or more staff, with a due date."""
+
+    __tablename__ = "leader_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    assigned_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(String(2000), default="")
+    due: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    assigned_by: Mapped[User] = relationship()
+    assignees: Mapped[list[TaskAssignee]] = relationship(
+        order_by="TaskAssignee.id", cascade="all, delete-orphan", passive_deletes=True,
+        back_populates="task",
+    )  # fmt: skip
+
+
+class TaskAssignee(Base):
+    """One person's part of a task: done with a note, or still open."""
+
+    __tablename__ = "task_assignees"
+    __table_args__ = (UniqueConstraint("task_id", "staff_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("leader_tasks.id", ondelete="CASCADE"), index=True
+    )
+    staff_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(String(2000), default="")
+
+    task: Mapped[LeaderTask] = relationship(back_populates="assignees")
+    staff: Mapped[User] = relationship()
+
+
+class QualityAssessment(Base):
+    """综合素质测评 (§1.6): a student's result of one school year, as the class committee
+    assessed it and the class teacher recorded or imported it (sheet 综合测评)."""
+
+    __tablename__ = "quality_assessments"
+    __table_args__ = (UniqueConstraint("student_id", "school_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    school_year: Mapped[str] = mapped_column(String(20))  # 学年, e.g. 2025-2026
+    score: Mapped[float] = mapped_column(Float)
+    level: Mapped[str] = mapped_column(String(10))  # 等级: 优秀 良好 合格 不合格
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    student: Mapped[Student] = relationship()
+
+
+class QualitySubmission(Base):
+    """A class's 综合素质测评 of a school year submitted to the department (§1.6)."""
+
+    __tablename__ = "quality_submissions"
+    __table_args__ = (UniqueConstraint("class_id", "school_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"), index=True)
+    school_year: Mapped[str] = mapped_column(String(20))
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    submitted_by: Mapped[User] = relationship()
+
+
+# --- the department's assessment (考核, §4; server/assessment.py) ------------------------------
+
+
+class AssessmentRules(Base):
+    """考核细则: one version of a department's assessment rules (§4). `measures` lists what is
+    counted, each with its weight (server/assessment.py MEASURES). A version is written as a
+    draft, filed (备案) with the office, then accepted or returned with a comment; the newest
+    accepted version is the one scores use. Versions are never deleted: old ones stay readable."""
+
+    __tablename__ = "assessment_rules"
+    __table_args__ = (UniqueConstraint("department_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    period: Mapped[str] = mapped_column(String(20))  # month, semester, year
+    measures: Mapped[list] = mapped_column(JSONDoc)
+    status: Mapped[str] = mapped_column(String(20), default="draft")  # filed, accepted, returned
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    filed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    department: Mapped[Department] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class AssessmentGroupMember(Base):
+    """考核领导小组: a member of a department's assessment group, named by the leader (§4)."""
+
+    __tablename__ = "assessment_group_members"
+
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+
+    user: Mapped[User] = relationship()
+
+
+class AssessmentManualScore(Base):
+    """Points the assessment group gives a person for a manual item of a period (德育论文 /
+    课题, 经验交流会, §3), at most the item's maximum in the rules."""
+
+    __tablename__ = "assessment_manual_scores"
+    __table_args__ = (UniqueConstraint("department_id", "period", "staff_id", "item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    period: Mapped[str] = mapped_column(String(20))  # the period's key (m2026-11, s2026-09-01, y2026)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    item: Mapped[str] = mapped_column(String(30))  # the rules' item id
+    points: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    scored_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    scored_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AssessmentConfirmation(Base):
+    """A member of the assessment group confirmed a period's results; when every member has,
+    the results are frozen (AssessmentSnapshot)."""
+
+    __tablename__ = "assessment_confirmations"
+
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(20), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+
+class AssessmentSnapshot(Base):
+    """A period's frozen results: the rows as confirmed, with the rules version used. Later
+    edits to the period's records do not change it; they are flagged beside it."""
+
+    __tablename__ = "assessment_snapshots"
+    __table_args__ = (UniqueConstraint("department_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    period: Mapped[str] = mapped_column(String(20))
+    rules_id: Mapped[int | None] = mapped_column(ForeignKey("assessment_rules.id"))
+    rows: Mapped[list] = mapped_column(JSONDoc)
+    frozen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EscalationStep(Base):
+    """One step of an escalation's flow (server/escalations.py), never edited: acknowledge,
+    a follow-up note (maybe meant for the reporter), an assignment, the close with its outcome."""
+
+    __tablename__ = "escalation_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(
+        ForeignKey("escalations.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(20))  # acknowledge, note, assign, close
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    text: Mapped[str] = mapped_column(Text, default="")
+    for_reporter: Mapped[bool] = mapped_column(Boolean, default=False)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+
+
+class Notification(Base):
+    """The notifications outbox (server/notify.py): written in the transaction that opens an
+    escalation or finds it overdue, sent later by `xuegong notify` or the app's loop. Each
+    channel (e-mail, webhook) is marked sent on its own, so a retry resends only what failed."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(
+        ForeignKey("escalations.id", ondelete="CASCADE"), index=True
+    )
+    event: Mapped[str] = mapped_column(String(20))  # opened, overdue
+    department_name: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    email_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    webhook_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")

@@ -151,9 +151,29 @@ def too_deep(body: bytes) -> bool:
     not count). Counting brackets first keeps the usual body in C code."""
     if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
         return False
-    outside = re.sub(rb'"(?:[^"\\]|\\.)*"', b"", body)
-    steps = (1 if b in b"[{" else -1 for b in re.sub(rb"[^\[\]{}]", b"", outside))
+    if b"\\" in body or body.count(b'"') % 2:
+        outside = _STRING.sub(b"", body)
+    else:  # no escapes: the strings lie between every other pair of quotes
+        outside = b"".join(body.split(b'"')[::2])
+    brackets = outside.translate(None, _NOT_A_BRACKET)
+    # each pass takes away the innermost pairs: a well-formed body is gone after as many
+    # passes as it is deep (a handful), in C; anything else is counted bracket by bracket
+    left = brackets
+    for _ in range(MAX_JSON_DEPTH):
+        if not left:
+            return False
+        left = _PAIR.sub(b"", left)
+    if not left:
+        return False
+    steps = (1 if b in b"[{" else -1 for b in brackets)
     return max(accumulate(steps, initial=0)) > MAX_JSON_DEPTH
+
+
+# a JSON string, written so that runs of plain characters are taken at once (a body of
+# 100 dorm visits in a third of the time of the one-character-at-a-time form)
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_PAIR = re.compile(rb"\[\]|\{\}")
 
 
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -165,7 +185,9 @@ async def screen_request(request: Request) -> None:
         raise NotFoundException("这个地址不存在，请从首页进入。")
     if request.method in ("POST", "PUT", "PATCH"):
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type not in _FORMS and too_deep(await request.body()):
+        # a photo's bytes (POST /sync/photos) are never decoded as JSON
+        is_image = content_type.startswith("image/")
+        if content_type not in _FORMS and not is_image and too_deep(await request.body()):
             raise ClientException(
                 status_code=422, detail=f"内容嵌套超过 {MAX_JSON_DEPTH} 层，无法处理。"
             )

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime
 from typing import Protocol
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, bindparam, false, or_, select, true
 from sqlalchemy.orm import Session, joinedload
 
 from server import clock
@@ -97,6 +97,17 @@ def student_ids_in_scope(user: User):
     return select(Student.id).where(Student.class_id.in_(class_ids_in_scope(user)), enrolled())
 
 
+def counseled_student_ids(user: User):
+    """The 在读 students of the current classes this user is the counselor of: whom they
+    propose discipline handling for (§1.8; a class teacher does not)."""
+    return select(Student.id).where(
+        Student.class_id.in_(
+            select(SchoolClass.id).where(current_class(), SchoolClass.counselor_id == user.id)
+        ),
+        enrolled(),
+    )
+
+
 def duty_building_ids(user: User, on: date):
     """Buildings this user is on duty in on a day; for leaders, their department's duty buildings."""
     conditions = [DutyShift.staff_id == user.id]
@@ -115,8 +126,58 @@ def room_condition(user: User, on: date | None = None) -> ColumnElement[bool]:
     where_students_sleep = select(Bed.room_id).where(Bed.student_id.in_(student_ids_in_scope(user)))
     return or_(
         Room.id.in_(where_students_sleep),
-        Room.building_id.in_(duty_building_ids(user, on or clock.today())),
+        Room.building_id.in_(duty_building_ids(user, clock.today() if on is None else on)),
     )
+
+
+def writable_room_ids(db: Session, user: User, on: date | None = None) -> frozenset[int] | None:
+    """The rooms of `room_condition` as data, in one query: membership is then a set lookup
+    (a phone's batch names dozens of rooms). None: every room (the office and admin).
+
+    The query depends on the user's roles only; it is built once for each set of roles, with
+    the user's id, department and the day as parameters (building it took longer than
+    running it)."""
+    if sees_everything(user):
+        return None
+    key = (frozenset(user.roles), user.department_id is None)
+    query = _WRITABLE_ROOMS.get(key)
+    if query is None:
+        query = select(Room.id).where(room_condition(_Bound(user), bindparam("on")))
+        _WRITABLE_ROOMS[key] = query
+    values = {"on": clock.today() if on is None else on, "uid": user.id}
+    if user.department_id is not None:
+        values["dept"] = user.department_id
+    return frozenset(db.scalars(query, values))
+
+
+_WRITABLE_ROOMS: dict[tuple, object] = {}
+
+
+class _Bound:
+    """A user as the scope conditions see one, with the id and department as bound
+    parameters: a condition built from it holds for every user with the same roles."""
+
+    def __init__(self, user: User):
+        self.roles = user.roles
+        self.id = bindparam("uid")
+        self.department_id = None if user.department_id is None else bindparam("dept")
+
+    def has(self, *roles: Role) -> bool:
+        return any(r in self.roles for r in roles)
+
+
+def writable_class_ids(db: Session, user: User) -> frozenset[int] | None:
+    """The classes of `class_condition` (current ones) as data, in one query; None: every class."""
+    if sees_everything(user):
+        return None
+    return frozenset(db.scalars(select(SchoolClass.id).where(class_condition(user))))
+
+
+def writable_student_ids(db: Session, user: User) -> frozenset[int] | None:
+    """The 在读 students of `student_condition` as data, in one query; None: every student."""
+    if sees_everything(user):
+        return None
+    return frozenset(db.scalars(select(Student.id).where(student_condition(user))))
 
 
 def room_for(db: Session, user: User, room_id: int) -> Room:
@@ -188,6 +249,27 @@ def class_for(db: Session, user: User, class_id: int, *, to_record: bool = False
         who = "只有班主任和辅导员可以为本班记录查课" if to_record else "这不是您所带或所管的班级"
         raise PermissionDeniedException(f"{school_class.name} 不在您的工作范围内：{who}。")
     return school_class
+
+
+def student_condition(user: User) -> ColumnElement[bool]:
+    """SQL condition on Student: the students this user finds in search (/students): 在读
+    students of the classes they work with (`class_condition`)."""
+    return enrolled() & Student.class_id.in_(class_ids_in_scope(user))
+
+
+def student_for(db: Session, user: User, student_id: int) -> Student:
+    """A student whose page (/students/<id>) the user may open: one of the classes they work
+    with, archived classes included (history stays readable, as with `class_for`), any 学籍状态;
+    404 when missing, 403 when out of scope, naming nobody."""
+    student = db.get(Student, student_id)
+    if student is None:
+        raise NotFoundException("找不到这名学生。")
+    in_scope = select(SchoolClass.id).where(
+        SchoolClass.id == student.class_id, class_condition(user, archived=True)
+    )
+    if db.scalar(in_scope) is None:
+        raise PermissionDeniedException("这名学生不在您的工作范围内。")
+    return student
 
 
 # --- keeping the data current (server/upkeep.py) -------------------------------------------------
@@ -334,6 +416,54 @@ def leave_for(db: Session, user: User, leave_id: int) -> StaffLeave:
     return leave
 
 
+# --- discipline cases (违纪处理, §1.8; server/discipline.py) ---------------------------------
+
+DISCIPLINE = "discipline"  # the kind's name (server/records/discipline.py)
+CASE_READERS = "违纪处理仅提出的辅导员、本系部学生工作负责人和学工部可见"
+
+
+def discipline_condition(user: User) -> ColumnElement[bool]:
+    """SQL condition on Entry: the discipline cases a user may read — the counselor who
+    proposed them, a leader their department's, the office every one. Admin none: a case
+    names a student's offence and sanction (DESIGN.md: discipline cases, admin no)."""
+    conditions = []
+    if user.has(Role.office):
+        conditions.append(true())
+    if user.has(Role.leader) and user.department_id is not None:
+        conditions.append(Entry.department_id == user.department_id)
+    if user.has(Role.counselor):
+        conditions.append(Entry.author_id == user.id)
+    if not conditions:
+        return false()
+    return (Entry.kind == DISCIPLINE) & Entry.deleted.is_(False) & or_(*conditions)
+
+
+def may_see_discipline(user: User) -> bool:
+    return user.has(Role.counselor, Role.leader, Role.office)
+
+
+def discipline_case_for(db: Session, user: User, entry_id: uuid.UUID, *, to: str = "read") -> Entry:
+    """A discipline case the user may read (`to="read"`) or act on: `to="submit"` its
+    counselor, `to="review"` a leader of its department, `to="approve"` the office. 404 when
+    there is no such case, 403 otherwise, naming nothing of it. Whether the case's state
+    allows the action is server/discipline.py's rule."""
+    entry = db.get(Entry, entry_id, options=[joinedload(Entry.author)])
+    if entry is None or entry.kind != DISCIPLINE or entry.deleted:
+        raise NotFoundException("找不到这个违纪处理。")
+    if not db.scalar(select(Entry.id).where(Entry.id == entry_id, discipline_condition(user))):
+        raise PermissionDeniedException(f"{CASE_READERS}。")
+    allowed = {
+        "read": True,
+        "submit": entry.author_id == user.id,
+        "review": user.has(Role.leader) and entry.department_id == user.department_id,
+        "approve": user.has(Role.office),
+    }[to]
+    if not allowed:
+        who = {"submit": "提出的辅导员", "review": "本系部学生工作负责人", "approve": "学工部"}[to]
+        raise PermissionDeniedException(f"这一步只能由{who}办理。")
+    return entry
+
+
 # --- sensitive notes (least privilege) --------------------------------------------------------
 
 # Payload fields that are a record's content, by kind name; every other field (kind, date,
@@ -342,6 +472,9 @@ def leave_for(db: Session, user: User, leave_id: int) -> StaffLeave:
 SENSITIVE_FIELDS: dict[str, frozenset[str]] = {
     "talk": frozenset({"category", "summary", "measures", "needs_referral"}),
     "dorm_visit": frozenset({"talk_notes", "concern"}),
+    # a case's offence and sanction: its counselor, the department leader and the office
+    # read them; admin sees that a case exists (work log), not what it says
+    "discipline": frozenset({"date", "place", "facts", "rule", "evidence", "handling"}),
 }
 MENTAL = "mental"  # talk category and concern category of mental-health records
 
@@ -407,3 +540,55 @@ def note_sensitive_reads(
             db.add(SensitiveRead(reader_id=user.id, entry_id=entry.id, page=page, read_at=now))
             added += 1
     return added
+
+
+# --- dorm evaluation rounds (server/evaluations.py) ---------------------------------------------
+
+
+def evaluation_for(db: Session, user: User, round_id: int, *, to_manage: bool = False):
+    """An evaluation round the user may read — a leader their department's and the college's,
+    the office and admin all — or, `to_manage`, publish and revoke: a leader their
+    department's, the office any (admin keeps data, not rounds)."""
+    from server.models import EvaluationRound
+
+    evaluation = db.get(
+        EvaluationRound,
+        round_id,
+        options=[joinedload(EvaluationRound.department), joinedload(EvaluationRound.building)],
+    )
+    if evaluation is None:
+        raise NotFoundException("找不到这次评比。")
+    own = user.has(Role.leader) and user.department_id is not None
+    if to_manage:
+        if not (user.has(Role.office) or (own and evaluation.department_id == user.department_id)):
+            raise PermissionDeniedException("只有本系部学生工作负责人和学工部可以公示这次评比。")
+    elif not (
+        sees_everything(user) or (own and evaluation.department_id in (None, user.department_id))
+    ):
+        raise PermissionDeniedException("这不是本系部的评比。")
+    return evaluation
+
+
+def escalation_for(db: Session, user: User, escalation_id: int, *, to_handle: bool = False):
+    """An escalation the user may read: the office any, a leader their department's, the
+    reporter (its record's author) their own — only to read its state and the notes meant
+    for them; `to_handle` (确认, 跟进, 办结) only the office and the leader. 404 / 403."""
+    escalation = db.get(Escalation, escalation_id)
+    if escalation is None or escalation.status == "withdrawn":
+        raise NotFoundException("找不到这条关注上报。")
+    handles = bool(
+        db.scalar(
+            select(Escalation.id).where(
+                Escalation.id == escalation_id, escalation_condition(user)
+            )
+        )
+    )
+    if handles:
+        return escalation
+    if not to_handle and escalation.entry.author_id == user.id:
+        return escalation
+    raise PermissionDeniedException(
+        "只有学生处和本系部负责人可以处理关注上报。"
+        if to_handle
+        else "这条关注上报不是您上报的，只有学生处和本系部负责人可以查看。"
+    )

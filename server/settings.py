@@ -55,6 +55,10 @@ class Settings:
         "folder for the SQLite file and the generated development key",
         "var",
     )
+    photo_dir: Path = setting(
+        "XUEGONG_PHOTO_DIR",
+        "folder for the photos kept with records (evidence); unset: photos/ under the var folder",
+    )
     login_max_failures: int = setting(
         "XUEGONG_LOGIN_MAX_FAILURES",
         "failed logins per account and address before each further try waits (30 s, doubling)",
@@ -64,6 +68,34 @@ class Settings:
         "XUEGONG_TRUSTED_PROXIES",
         "comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is believed",
         "",
+    )
+    escalation_ack_hours: int = setting(
+        "XUEGONG_ESCALATION_ACK_HOURS",
+        "hours an escalation (关注上报) may wait for 确认 before it is marked overdue and notified",
+        "2",
+    )
+    smtp_url: str = setting(
+        "XUEGONG_SMTP_URL",
+        "mail server for escalation notifications: smtp://[user:pass@]host:port (smtps:// for TLS); unset: no e-mail",
+        "",
+    )
+    notify_email_to: tuple[str, ...] = setting(
+        "XUEGONG_NOTIFY_EMAIL_TO",
+        "comma-separated addresses that receive escalation e-mails (the office's mailbox)",
+        "",
+    )
+    notify_email_from: str = setting(
+        "XUEGONG_NOTIFY_EMAIL_FROM", "sender address of escalation e-mails", "xuegong@localhost"
+    )
+    notify_webhook: str = setting(
+        "XUEGONG_NOTIFY_WEBHOOK",
+        "chat-robot webhook URL (WeCom / DingTalk group robot, JSON text message); unset: none",
+        "",
+    )
+    notify_loop_seconds: int = setting(
+        "XUEGONG_NOTIFY_LOOP_SECONDS",
+        "seconds between notification passes run inside the app process; 0: only `xuegong notify` sends",
+        "0",
     )
 
     @property
@@ -106,6 +138,10 @@ class Settings:
         if not var_dir.is_absolute():
             var_dir = PROJECT_DIR / var_dir
 
+        photo_dir = Path(raw["photo_dir"] or var_dir / "photos")
+        if not photo_dir.is_absolute():
+            photo_dir = PROJECT_DIR / photo_dir
+
         database_url = raw["database_url"] or f"sqlite:///{var_dir / 'xuegong.sqlite3'}"
         if not database_url.startswith(("sqlite", "postgresql")):
             fail("database_url", "only sqlite:/// and postgresql+psycopg:// URLs are supported")
@@ -146,6 +182,21 @@ class Settings:
             except ValueError as exc:
                 fail("trusted_proxies", f"not an address or network: {exc}")
 
+        for name in ("smtp_url", "notify_webhook"):
+            value = str(raw[name] or "")
+            schemes = ("smtp", "smtps") if name == "smtp_url" else ("http", "https")
+            if value and (urlsplit(value).scheme not in schemes or not urlsplit(value).hostname):
+                fail(name, f"must be a {' or '.join(s + '://' for s in schemes)} URL, not {value!r}")
+        if integer("escalation_ack_hours") < 1:
+            fail("escalation_ack_hours", "must be at least 1")
+        if integer("notify_loop_seconds") < 0:
+            fail("notify_loop_seconds", "must be 0 (off) or a number of seconds")
+        email_to = raw["notify_email_to"] or ()
+        if isinstance(email_to, str):
+            email_to = tuple(a.strip() for a in email_to.split(",") if a.strip())
+        if any("@" not in a for a in email_to):
+            fail("notify_email_to", "each address needs an @")
+
         return cls(
             environment=environment,
             database_url=database_url,
@@ -155,8 +206,15 @@ class Settings:
             port=integer("port"),
             debug=debug in ("1", "true"),
             var_dir=var_dir,
+            photo_dir=photo_dir,
             login_max_failures=integer("login_max_failures"),
             trusted_proxies=tuple(proxies),
+            escalation_ack_hours=integer("escalation_ack_hours"),
+            smtp_url=str(raw["smtp_url"] or ""),
+            notify_email_to=tuple(email_to),
+            notify_email_from=str(raw["notify_email_from"] or "xuegong@localhost"),
+            notify_webhook=str(raw["notify_webhook"] or ""),
+            notify_loop_seconds=integer("notify_loop_seconds"),
         )
 
     @classmethod

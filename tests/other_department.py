@@ -25,11 +25,13 @@ from server.models import (
     Department,
     Device,
     DeviceMutation,
+    DisciplineStep,
     DutyShift,
     Entry,
     EntryRevision,
     Escalation,
     LoginFailure,
+    Photo,
     Role,
     Room,
     SchoolClass,
@@ -125,6 +127,10 @@ def _remove(sessionmaker, made: OtherDepartment) -> None:
                 or_(SensitiveRead.reader_id.in_(ids), SensitiveRead.entry_id.in_(entries))
             ),
             delete(Escalation).where(Escalation.entry_id.in_(entries)),
+            delete(DisciplineStep).where(
+                or_(DisciplineStep.entry_id.in_(entries), DisciplineStep.actor_id.in_(ids))
+            ),
+            delete(Photo).where(Photo.entry_id.in_(entries)),
             delete(EntryRevision).where(EntryRevision.entry_id.in_(entries)),
             delete(Conflict).where(Conflict.author_id.in_(ids)),
             delete(DeviceMutation).where(DeviceMutation.author_id.in_(ids)),

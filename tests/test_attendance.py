@@ -420,10 +420,13 @@ def test_the_class_teacher_and_the_counselor_see_the_warning_on_the_history_page
         client.post("/attendance/checks", data=form, follow_redirects=False)
     for who in ("teacher1", "counselor1"):
         page = login(who).get(f"/classes/{school_class.id}/attendance").text
-        warning = re.search(rf'data-warning="{student.id}">([^<]+)<', page)
+        # the name links to the student's page (_macros.html student_link)
+        warning = re.search(rf'data-warning="{student.id}">(.+?)</li>', page)
         assert warning and "缺勤 3 次" in warning.group(1), who
+        assert f"/students/{student.id}" in warning.group(1)
         assert re.search(
-            rf'<tr data-student="{student.id}">\s*<td>[^<]+</td>\s*<td data-mark="absent">3</td>',
+            rf'<tr data-student="{student.id}">\s*<td><a [^>]+>[^<]+</a></td>\s*'
+            r'<td data-mark="absent">3</td>',
             page,
         )
 

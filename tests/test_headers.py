@@ -92,3 +92,49 @@ def test_the_api_documentation_loads_nothing_from_other_sites(login, path):
     response = login("teacher1").get(path)
     assert "cdn." not in response.text and "unpkg" not in response.text
     assert "<script" not in response.text
+
+
+def test_pages_are_sent_gzip_compressed(login):
+    # a phone on a weak signal gets a page in a fraction of its bytes (issue 16: text responses
+    # are compressed); httpx decodes the body, the header says what travelled
+    counselor = login("counselor1")
+    page = counselor.get("/", headers={"Accept-Encoding": "gzip"})
+    assert page.status_code == 200
+    assert page.headers["content-encoding"] == "gzip"
+    script = counselor.get("/static/app.js", headers={"Accept-Encoding": "gzip"})
+    assert script.headers["content-encoding"] == "gzip"
+
+
+def test_favicon_is_an_icon_not_a_404(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/png"
+    assert icon.content.startswith(b"\x89PNG")
+
+
+def test_static_files_under_their_hash_are_cached_for_a_year(login):
+    counselor = login("counselor1")
+    page = counselor.get("/").text
+    versioned = re.search(r'src="(/static/app\.js\?v=[0-9a-f]{12})"', page)
+    assert versioned, "base.html asks for app.js under its content hash"
+    script = counselor.get(versioned.group(1))
+    assert script.headers["cache-control"] == "public, max-age=31536000, immutable"
+    # without the hash (the worker's shell, ES module imports) it is revalidated each time
+    plain = counselor.get("/static/app.js")
+    assert plain.headers["cache-control"] == "no-cache"
+    assert plain.headers.get("etag")
+
+
+def test_a_changed_static_file_gets_a_new_address(tmp_path, monkeypatch):
+    from server import app as app_module
+
+    (tmp_path / "x.css").write_text("a{}")
+    monkeypatch.setattr(app_module, "STATIC_DIRS", [tmp_path])
+    app_module.asset_url.cache_clear()
+    try:
+        first = app_module.asset_url("/x.css")
+        app_module.asset_url.cache_clear()
+        (tmp_path / "x.css").write_text("b{}")
+        assert app_module.asset_url("/x.css") != first
+    finally:
+        app_module.asset_url.cache_clear()

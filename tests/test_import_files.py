@@ -177,13 +177,13 @@ def test_a_csv_names_its_sheet_by_option_when_its_file_name_does_not(empty):
     with pytest.raises(Unreadable, match="请选择它是哪张表"):
         import_workbook(empty, rows, "export.csv")
     assert import_workbook(empty, rows, "export.csv", sheet="学生").applied
-    with pytest.raises(Unreadable, match="没有名为“成绩”的表"):
-        import_workbook(empty, rows, "export.csv", sheet="成绩")
+    with pytest.raises(Unreadable, match="没有名为“奖学金”的表"):
+        import_workbook(empty, rows, "export.csv", sheet="奖学金")
 
 
 def test_the_template_filled_in_imports(empty):
     book = openpyxl.load_workbook(io.BytesIO(template()))
-    assert book.sheetnames == list(college())
+    assert [n for n in book.sheetnames if n in college()] == list(college())  # and the semester sheets
     for name, rows in college().items():
         assert [c.value for c in book[name][1]] == rows[0]
         for row in rows[1:]:

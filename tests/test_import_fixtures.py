@@ -30,14 +30,17 @@ from server.models import (
     ClassCourse,
     ContactGradeChange,
     Course,
+    CourseResult,
     CourseTeacher,
     Department,
     Guardian,
     ImportRun,
+    QualityAssessment,
     Role,
     Room,
     SchoolClass,
     Student,
+    TimetableSlot,
     User,
     UserRole,
 )
@@ -46,7 +49,7 @@ from tests import postgres
 from tests.conftest import TEST_SECRET
 
 # children before parents, so deleting in this order never trips a foreign key
-TABLES = [BedMove, ContactGradeChange, ImportRun, ClassCourse, Course, CourseTeacher, Bed, Room, Building, Guardian, Student,
+TABLES = [QualityAssessment, TimetableSlot, CourseResult, BedMove, ContactGradeChange, ImportRun, ClassCourse, Course, CourseTeacher, Bed, Room, Building, Guardian, Student,
           SchoolClass, UserRole, User, Department]  # fmt: skip
 COUNTED = [Department, User, UserRole, SchoolClass, Student, Guardian, Building, Room, Bed,
            Course, CourseTeacher, ClassCourse]  # fmt: skip

@@ -159,6 +159,10 @@ def _reason(client, kind: str, payload: dict, where: dict) -> str:
         ("plan", {"period": 12}, "时段必须是文字"),
         ("talk", {"summary": "说了\x00什么"}, "谈话内容含有不允许的字符（NUL）"),
         ("talk", {"mood": "good"}, "无法识别的字段：mood"),
+        ("discipline", {"handling": "dismissal"}, "拟处理意见无效"),
+        ("discipline", {"date": "2026-02-30"}, "违纪日期格式不正确"),
+        ("discipline", {"student_ids": ["5"]}, "学生编号必须是整数"),
+        ("discipline", {"facts": "实" * 2001}, "违纪事实太长（最多 2000 字）"),
     ],
 )
 def test_a_payload_that_does_not_fit_is_refused_with_one_chinese_reason(

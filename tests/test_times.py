@@ -287,7 +287,7 @@ def test_a_visit_pushed_days_later_does_not_make_a_missed_round_done(
     when = f"{duty.day_label(evening_shift.date)} 晚间"
     listed = [
         li
-        for li in re.findall(r'<li class="missed-round">(.*?)</li>', page.text, flags=re.S)
+        for li in re.findall(r'<li class="missed-round"[^>]*>(.*?)</li>', page.text, flags=re.S)
         if evening_shift.staff.name in li and when in li and evening_shift.building.name in li
     ]
     assert listed and all("补录" in li for li in listed)

@@ -77,12 +77,14 @@ def progress(db, user: User) -> dict[str, tuple[int, int, bool]]:
 
 # (who, talks as lists of students, dorm visits, leave days, facet, expected done/target/met)
 CASES = [
-    ("counselor talks with 4 distinct students: 4/5, not met",
-     "counselor", [["s1"], ["s2"], ["s3", "s4"]], [], [], "talk", (4, 5, False)),
+    ("counselor talks one-to-one with 4 distinct students: 4/5, not met",
+     "counselor", [["s1"], ["s2"], ["s3"], ["s4"]], [], [], "talk", (4, 5, False)),
+    ("a group talk with two students counts once (§1.5 个别谈心 is one-to-one)",
+     "counselor", [["s1"], ["s2"], ["s3", "s4"]], [], [], "talk", (3, 5, False)),
     ("two talks with the same student count once",
      "counselor", [["s1"], ["s1"]], [], [], "talk", (1, 5, False)),
     ("counselor with 5 distinct students: met",
-     "counselor", [["s1", "s2"], ["s3"], ["s4", "s5"]], [], [], "talk", (5, 5, True)),
+     "counselor", [["s1"], ["s2"], ["s3"], ["s4"], ["s5"]], [], [], "talk", (5, 5, True)),
     ("class teacher with 2 distinct students: met",
      "teacher", [["s1"], ["s2"]], [], [], "talk", (2, 2, True)),
     ("a visit with stars and notes counts as a hygiene check…",
@@ -164,7 +166,9 @@ def test_deleted_records_do_not_count(db, made_up_class):
                        recorded_at=datetime.now(UTC))  # fmt: skip
     assert merge.apply(db, counselor, m).status == "applied"
     deleted = merge.apply(
-        db, counselor, merge.Mutation(id=entry_id, op="delete", kind="talk", base_revision=1)
+        db, counselor, merge.Mutation(
+            id=entry_id, op="delete", kind="talk", base_revision=1, reason="重复记录"
+        )
     )
     assert deleted.status == "applied"
     assert progress(db, counselor)["talk"][0] == 0
@@ -242,3 +246,26 @@ def test_a_leader_cannot_set_another_departments_rules(login):
         data={"_csrf_token": token, "department_id": str(int(department) + 100)},
     )
     assert other.status_code == 403
+
+
+def test_group_talk_counts_once(db, made_up_class):
+    """§1.5: 个别谈心 is one-to-one. A talk with several students is a group talk: it is
+    kept, and counts as one talk toward the weekly quota, not one per student."""
+    people, students, room, department = made_up_class
+    user = people["counselor"]
+    write(db, user, "talk", talk(students, ["s1", "s2", "s3", "s4", "s5"]), 0)
+    db.flush()
+    row = next(r for r in week.my_week(db, user, MONDAY) if r.counts == "talk")
+    assert (row.done, row.group_talks, row.students) == (1, 1, set())
+    assert row.state == "还差 4 人"
+
+
+def test_individual_talks_count_distinct_students_beside_group_talks(db, made_up_class):
+    people, students, room, department = made_up_class
+    user = people["counselor"]
+    write(db, user, "talk", talk(students, ["s1", "s2"]), 0)
+    write(db, user, "talk", talk(students, ["s1", "s2"]), 1)  # a second group talk: one more
+    write(db, user, "talk", talk(students, ["s1"]), 2)
+    write(db, user, "talk", talk(students, ["s1"]), 3)  # the same student again: no more
+    db.flush()
+    assert progress(db, user)["talk"] == (3, 5, False)

@@ -70,6 +70,7 @@ def edit_visit(db, username: str, entry_id: uuid.UUID, base_revision: int, **cha
             kind="dorm_visit",
             payload={**entry.payload, **changes},
             base_revision=base_revision,
+            reason="录错了" if op == "delete" else None,
         ),
     )
     db.commit()
@@ -167,7 +168,9 @@ def test_the_student_filter_keeps_only_entries_about_the_student(login, db):
     assert ids_on_page(everything.text) == {str(about_first), str(about_second)}
     assert ids_on_page(only_first.text) == {str(about_first)}
     assert f'<option value="{second.id}"' in only_first.text  # still offered in the filter
-    assert f"学生：{first.name}" in only_first.text
+    # the name links to the student's page (_macros.html student_link)
+    link = rf'学生：<a [^>]*href="/students/{first.id}"[^>]*>{first.name}</a>'
+    assert re.search(link, only_first.text)
 
 
 def test_a_visit_summary_names_stars_absences_and_concern_in_a_few_words():
@@ -412,6 +415,7 @@ def test_a_reviewed_entry_deleted_later_stays_struck_through(login, db):
 
     assert ids_on_page(reviewed_week.text) == {str(deleted)}
     assert "已删除" in reviewed_week.text
+    assert "删除原因：录错了" in reviewed_week.text, "the reason is shown with it"
     assert ids_on_page(other_week.text) == set()
 
 
@@ -438,3 +442,15 @@ def test_a_week_not_yet_begun_cannot_be_reviewed(login, db):
     )
     assert answer.status_code == 400
     assert "还没有开始" in answer.text
+
+
+def test_the_office_inspects_any_departments_log(login, db):
+    counselor = user_named(db, "counselor1")
+    office = login("office1")
+    page = office.get("/log", params={"staff": counselor.id, "week": "2025-07-07"})
+    assert "标记本周已检查" in page.text
+    assert review(office, counselor.id, "2025-07-07", "学工部抽查").status_code == 303
+    shown = office.get("/log", params={"staff": counselor.id, "week": "2025-07-07"}).text
+    assert "学工部抽查" in shown
+    # admin keeps accounts and data, not inspections
+    assert review(login("admin"), counselor.id, "2025-07-07", "y").status_code == 403

@@ -6,7 +6,7 @@
 // first. A form post carrying `_kind` that cannot reach the server goes to the outbox and is
 // answered at once. htmx fragments and JSON are never cached.
 
-const VERSION = "v6"; // bump whenever a SHELL file changes: the new worker precaches it again
+const VERSION = "v12"; // bump whenever a SHELL file changes: the new worker precaches it again
 const SHELL_CACHE = `xg-shell-${VERSION}`;
 // pages kept for offline use (准备巡查 and pages visited); they survive worker updates
 const PAGES_CACHE = "xg-pages-v1";
@@ -21,22 +21,37 @@ const SHELL = [
   "/static/app.css",
   "/static/app.js",
   "/static/outbox.js",
+  "/static/forms.js", // the student picker, counters and 时间 on the record forms
   "/static/attendance.js", // the attendance check form, opened offline from a cached page
+  "/static/photos.js", // photos on the visit form, kept with the outbox item
+  "/static/conflicts.js", // the conflict pages: a resolved conflict leaves the outbox
   "/static/npm/idb/umd.js",
   "/static/npm/uuidv7/index.js",
   "/static/install.js",
-  // 扫码 offline: the scanner page, its script and the QR decoder (about 1 MB of wasm)
+  "/static/students.js", // 离线查找学生, the list 准备巡查 caches (/students/offline)
+  // 扫码 offline: the scanner page and its script (the decoder below only where needed)
   "/scan",
   "/static/scan.js",
-  "/static/npm/zxing-wasm/es/reader/index.js",
-  "/static/npm/zxing-wasm/es/share.js",
-  "/static/npm/zxing-wasm/reader/zxing_reader.wasm",
   OFFLINE_PAGE,
   DOOR_NOT_PREPARED,
   SAVED_FRAGMENT,
   OUTBOX_PAGE,
 ];
+// the QR decoder for browsers without a BarcodeDetector that reads QR codes (about 1 MB of
+// wasm): not fetched at install (that was on the login page), but by 准备巡查 on such a
+// browser, or by the scanner page when it first needs it (cacheFirst keeps it)
+const DECODER = [
+  "/static/npm/zxing-wasm/es/reader/index.js",
+  "/static/npm/zxing-wasm/es/share.js",
+  "/static/npm/zxing-wasm/reader/zxing_reader.wasm",
+];
 const DOOR_PATH = /^\/d\//; // door labels: /d/<token>
+// 公示 pages (/p/<token>) are revocable: never kept, always from the server
+const PUBLICATION_PATH = /^\/p\//;
+// photos are student data served only to those who may read the record: never kept here
+const NEVER_CACHED = /^\/photos\//;
+const STUDENTS_PATH = /^\/students(\/|$)/; // 查找学生 and students' pages
+const STUDENTS_OFFLINE = "/students/offline"; // cached by 准备巡查: search there without signal
 
 const PAGE_TIMEOUT_MS = 3000; // a corridor with one bar: show the cached page instead
 const SAVE_TIMEOUT_MS = 10000; // a save slower than this goes to the outbox (sent once later)
@@ -75,10 +90,13 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  if (NEVER_CACHED.test(url.pathname)) return; // straight to the network, never a cache
   if (request.method === "POST" && isFormPost(request)) {
     event.respondWith(save(request));
   } else if (request.method !== "GET") {
     return; // JSON posts (/sync/push) go to the network untouched
+  } else if (PUBLICATION_PATH.test(url.pathname)) {
+    return; // a revoked 公示 must be gone at once, offline too: the network only
   } else if (url.pathname.startsWith("/static/")) {
     event.respondWith(cacheFirst(request));
   } else if (request.mode === "navigate" || isPageRequest(request)) {
@@ -97,15 +115,24 @@ function isPageRequest(request) {
   return accept.includes("text/html") && !request.headers.has("HX-Request");
 }
 
+// Pages ask for /static/<file>?v=<content hash>; the shell holds /static/<file>. A version
+// never seen is fetched (and kept); without a connection any kept copy of the file serves,
+// so a page cached by an older release still opens offline.
 async function cacheFirst(request) {
   const cached = await caches.match(request, { ignoreVary: true });
   if (cached) return cached;
-  const response = await fetch(request);
-  if (response.ok && response.type === "basic") {
-    const cache = await caches.open(SHELL_CACHE);
-    await cache.put(request, response.clone());
+  try {
+    const response = await fetch(request);
+    if (response.ok && response.type === "basic") {
+      const cache = await caches.open(SHELL_CACHE);
+      await cache.put(request, response.clone());
+    }
+    return response;
+  } catch (error) {
+    const anyVersion = await caches.match(request, { ignoreVary: true, ignoreSearch: true });
+    if (anyVersion) return anyVersion;
+    throw error;
   }
-  return response;
 }
 
 async function page(event) {
@@ -142,6 +169,11 @@ function keepable(response) {
 
 async function cachedPage(request) {
   const path = new URL(request.url).pathname;
+  // 查找学生 searches the server as you type: without signal, the list 准备巡查 kept instead
+  if (path === "/students") {
+    const prepared = await caches.match(STUDENTS_OFFLINE, { ignoreVary: true });
+    if (prepared) return markOffline(prepared);
+  }
   if (SHELL.includes(path)) {
     // shell pages show the phone's own data (outbox): no "data as of" mark; ?saved=… ignored
     return caches.match(request, { ignoreVary: true, ignoreSearch: true });
@@ -164,6 +196,10 @@ async function markOffline(response) {
 
 async function fallbackPage(request) {
   const path = new URL(request.url).pathname;
+  if (STUDENTS_PATH.test(path)) {
+    const prepared = await caches.match(STUDENTS_OFFLINE, { ignoreVary: true });
+    if (prepared) return markOffline(prepared);
+  }
   const page = await caches.match(DOOR_PATH.test(path) ? DOOR_NOT_PREPARED : OFFLINE_PAGE);
   return page || new Response("离线：这个页面没有缓存。", { status: 503 });
 }
@@ -236,6 +272,8 @@ self.addEventListener("message", (event) => {
   const [port] = event.ports;
   if (event.data?.type === "prepare" && port) {
     event.waitUntil(prepare(event.data.items, port));
+  } else if (event.data?.type === "decoder" && port) {
+    event.waitUntil(keepDecoder(port));
   }
 });
 
@@ -254,6 +292,18 @@ async function prepare(items, port) {
   }
   await Promise.all(Array.from({ length: PREPARE_PARALLEL }, fetchNext));
   port.postMessage({ type: "done", total: items.length, failed });
+}
+
+async function keepDecoder(port) {
+  const cache = await caches.open(SHELL_CACHE);
+  const missing = [];
+  for (const url of DECODER) if (!(await cache.match(url))) missing.push(url);
+  try {
+    await cache.addAll(missing);
+    port.postMessage({ type: "done", failed: [] });
+  } catch {
+    port.postMessage({ type: "done", failed: missing });
+  }
 }
 
 async function keepPage(cache, url) {

@@ -13,8 +13,13 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from server import clock
+from server import clock, pinyin
 from server.college_import.checking import GRADE_LABELS, Plan
+from server.college_import.semester_sheets import (
+    write_course_results,
+    write_quality_assessments,
+    write_timetable,
+)
 from server.models import (
     ROLE_LABELS,
     STUDENT_STATUS_LABELS,
@@ -54,6 +59,8 @@ def apply(
     steps = [
         ("系部", _departments), ("教职工", _staff), ("班级", _classes), ("学生", _students),
         ("家长", _guardians), ("宿舍", _rooms), ("床位", _beds), ("课程", _courses),
+        ("成绩", write_course_results), ("课表", write_timetable),
+        ("综合测评", write_quality_assessments),
     ]  # fmt: skip
     for i, (sheet, write) in enumerate(steps):
         if progress:
@@ -138,6 +145,11 @@ def _classes(db: Session, rows) -> None:
     _write(db, SchoolClass, rows, fields)
 
 
+def _pinyin_keys(name: str) -> dict[str, str]:
+    full, initials = pinyin.keys(name)
+    return {"pinyin_full": full, "pinyin_initials": initials}
+
+
 def _students(db: Session, rows, user: User | None, source: str) -> None:
     school_class = _ids(db, SchoolClass.name, SchoolClass.id)
 
@@ -145,6 +157,8 @@ def _students(db: Session, rows, user: User | None, source: str) -> None:
         out = {
             "student_number": key[0],
             "name": values["姓名"],
+            # bulk writes pass no ORM events: the search keys are set here (server/pinyin.py)
+            **_pinyin_keys(values["姓名"]),
             "gender": values["性别"],
             "class_id": school_class[values["班级名称"]],
         }

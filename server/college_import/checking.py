@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from server.college_import import cells
 from server.college_import.reading import Table, Workbook
 from server.college_import.rules import SheetRules
+from server.college_import.semester_sheets import SemesterSheetRules
 from server.college_import.sheets import GRADE_NAMES, ROLE_NAMES, SHEETS, STATUS_NAMES
 from server.models import (
     ROLE_LABELS,
@@ -109,7 +110,7 @@ def check(db: Session, book: Workbook, progress=None, user=None) -> tuple[Previe
     return Preview(results, errors, book.ignored), checker.plan
 
 
-class _Checker(SheetRules):
+class _Checker(SheetRules, SemesterSheetRules):
     def __init__(self, db: Session) -> None:
         self.errors: list[RowError] = []
         self.plan = Plan()
@@ -117,6 +118,7 @@ class _Checker(SheetRules):
         self.bed_count_rows: dict[tuple, int] = {}  # rooms whose 床位数 the workbook sets
         self.moving: dict[str, tuple] = {}  # 学号 → the bed the 床位 sheet gives them
         self._load(db)
+        self._load_semester_sheets(db)
 
     # --- the database, in natural keys ------------------------------------------------------
 
@@ -218,6 +220,7 @@ class _Checker(SheetRules):
         check_rows = getattr(self, "_" + {
             "系部": "departments", "教职工": "staff", "班级": "classes", "学生": "students",
             "家长": "guardians", "宿舍": "rooms", "床位": "beds", "课程": "courses",
+            "成绩": "course_results", "课表": "timetable", "综合测评": "quality_assessments",
         }[table.sheet])  # fmt: skip
         planned = self.plan.rows.setdefault(table.sheet, [])
         keys = {c.header for c in spec.columns if c.key}
@@ -345,7 +348,8 @@ class _Checker(SheetRules):
 
 def _default_choice(header: str) -> str | None:
     # empty cells mean the everyday value (issue 11): 一般 contact grade, 在读, not a foundation course
-    return {"联系等级": GRADE_NAMES[-1], "状态": STATUS_NAMES[0], "专业基础课": "否"}.get(header)
+    return {"联系等级": GRADE_NAMES[-1], "状态": STATUS_NAMES[0], "专业基础课": "否",
+            "是否重修": "否"}.get(header)  # fmt: skip
 
 
 def _show(value) -> str:

@@ -128,6 +128,49 @@ SHEETS = _sheets(
     ),
 )
 
+# the semester's sheets, after the college's (server/college_import/semester_sheets.py):
+# last semester's results (§1.7) and this semester's timetable (§2.6.1)
+YES_NO = ("是", "否")
+SHEETS |= _sheets(
+    Sheet(
+        "成绩",
+        (
+            Column("学号", "code", True, True),
+            Column("课程名称", "text", True, True, width=20),
+            Column("成绩", "text", True, note="0–100 的分数，或 优秀/良好/中等/及格/不及格/合格/不合格/缺考"),
+            Column("是否重修", "choice", choices=YES_NO, note="留空为否"),
+            Column("学期", "text", key=True, note="留空：上一学期", width=24),
+        ),
+        "上学期的成绩，按学号 + 学期 + 课程名称识别（§1.7 开学一个月内统计分析）",
+    ),
+    Sheet(
+        "课表",
+        (
+            Column("班级名称", "text", True, True, width=20),
+            Column("课程名称", "text", True, True, width=20),
+            Column("星期", "text", True, True, note="1–7 或 一…日"),
+            Column("节次", "text", True, True, note="如 1-2"),
+            Column("起止周", "text", True, note="如 1-16"),
+            Column("学期", "text", key=True, note="留空：本学期", width=24),
+        ),
+        "课程须已在课程表（或系统）中；是否专业基础课由课程表的“专业基础课”列决定（§2.6.1）",
+    ),
+)
+
+# 综合素质测评 (§1.6), server/quality_assessment.py: the class committee's results
+SHEETS |= _sheets(
+    Sheet(
+        "综合测评",
+        (
+            Column("学号", "code", True, True),
+            Column("学年", "text", True, True, note="如 2025-2026"),
+            Column("分数", "text", True, note="0–100"),
+            Column("等级", "choice", True, choices=("优秀", "良好", "合格", "不合格")),
+        ),
+        "学生综合素质测评结果，按学号 + 学年识别（§1.6）；已提交系部的班级照样更新",
+    ),
+)
+
 HEADER_FILL = PatternFill("solid", fgColor="DDEBDD")
 
 

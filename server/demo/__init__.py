@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from server import clock
 from server.college_import import import_workbook
+from server.demo import semester as demo_semester
 from server.demo import weeks as demo_weeks
 from server.demo import workbook as demo_workbook
 from server.models import (
@@ -385,6 +386,7 @@ def load(
             chunk = rows.rows.get(model, [])
             for start in range(0, len(chunk), 5000):
                 session.execute(insert(model), chunk[start : start + 5000])
+        demo_semester.activities(session, today)
         if rows.rows.get(Entry):
             session.execute(update(ChangeCounter).values(value=len(rows.rows[Entry])))
         _fix_postgres_sequences(session)

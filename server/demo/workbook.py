@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.college_import.sheets import SHEETS
+from server.demo import semester as demo_semester
 from server.models import (
     ROLE_LABELS,
     Bed,
@@ -104,11 +105,12 @@ def write(rows) -> bytes:
             for cc in t[ClassCourse]
         ],
     }  # fmt: skip
+    data |= demo_semester.sheets(t, school_class, course)  # 成绩 and 课表
     book = Workbook(write_only=True)
     for name, sheet in SHEETS.items():
         ws = book.create_sheet(name)
         ws.append([column.header for column in sheet.columns])
-        for row in data[name]:
+        for row in data.get(name, ()):
             ws.append(row)
     out = io.BytesIO()
     book.save(out)

@@ -105,7 +105,8 @@ def form_fields(form: dict) -> dict:
 
 def summary(payload: dict) -> str:
     category = TALK_CATEGORIES.get(payload.get("category"), "")
-    return f"{category}：{payload.get('summary', '')[:40]}"
+    group = "集体谈话·" if len(payload.get("student_ids") or []) > 1 else ""
+    return f"{group}{category}：{payload.get('summary', '')[:40]}"
 
 
 TALK = Kind(

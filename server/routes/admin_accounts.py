@@ -24,14 +24,18 @@ ADMIN = {"guards": [requires_admin], "sync_to_thread": True}
 
 @get("/admin/accounts", name="accounts_list", **ADMIN)
 def accounts_list(
-    db: Session, q: str = "", department: str = "", role: str = "", done: str = ""
-) -> Template:
+    db: Session, q: str = "", department: str = "", role: str = "", done: str = "",
+    never: bool = False,
+) -> Template:  # fmt: skip
     department_id = int(department) if department.isdigit() else None
     chosen_role = Role(role) if role in Role.__members__ else None
+    found = accounts.search(db, q, department_id, chosen_role)
+    if never:  # the admin's home: one-time passwords never used to log in
+        found = [u for u in found if u.active and u.must_change_password]
     return Template(
         "admin_accounts.html",
         context={
-            "users": accounts.search(db, q, department_id, chosen_role),
+            "users": found,
             "q": q,
             "department_id": department_id,
             "role": chosen_role,

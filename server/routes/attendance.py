@@ -20,8 +20,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import attendance, clock, params, scope, semesters
-from server.models import ClassCourse, Course, SchoolClass, User
+from server import attendance, clock, homes, params, scope, semesters
+from server.models import ClassCourse, Course, Entry, SchoolClass, User
 from server.params import Id
 from server.routes import forms
 from server.sync.ids import new_entry_id
@@ -35,6 +35,16 @@ def my_classes(request: Request[User, dict, object], db: Session) -> Template:
     return Template(
         "attendance.html", context={"mine": mine, "others": others, "user": request.user}
     )
+
+
+@get("/attendance/warnings", name="attendance_warnings", sync_to_thread=True)
+def attendance_warnings(request: Request[User, dict, object], db: Session) -> Template:
+    """考勤预警: every student with 预警 in the classes the user works with (the leader's home)."""
+    return Template(
+        "attendance_warnings.html",
+        context={"rows": homes.attendance_warnings(db, request.user),
+                 "absences": attendance.WARNING_ABSENCES, "days": attendance.WARNING_DAYS},
+    )  # fmt: skip
 
 
 @get("/classes/{class_id:int}/attendance/new", name="attendance_form", sync_to_thread=True)
@@ -167,6 +177,29 @@ def _course_of(db: Session, class_id: int, course_id: int) -> Course:
     return course
 
 
+def edit_form(
+    db: Session,
+    user: User,
+    entry: Entry,
+    *,
+    error: str = "",
+    typed: dict | None = None,
+    status: int = 200,
+    partial: bool = False,
+) -> Template:
+    """A check's form with its marks, for its author to change a mark (an update on the
+    revision shown; /entries/<id>/edit, server/routes/records.py)."""
+    return _form(
+        db,
+        scope.class_for(db, user, entry.class_id, to_record=True),
+        error=error,
+        typed=entry.payload if typed is None else typed,
+        editing=entry,
+        status=status,
+        partial=partial,
+    )
+
+
 def _form(
     db: Session,
     school_class: SchoolClass,
@@ -174,6 +207,7 @@ def _form(
     error: str = "",
     typed: dict | None = None,
     entry_id: uuid.UUID | None = None,
+    editing: Entry | None = None,
     status: int = 200,
     partial: bool = False,
 ) -> Template:
@@ -195,7 +229,8 @@ def _form(
             "course_roles": attendance.course_roles(db, school_class.id),
             "role_labels": attendance.COURSE_ROLES,
             # made when the form is drawn: posting the same form twice stores one check
-            "entry_id": entry_id or new_entry_id(),
+            "entry_id": editing.id if editing else entry_id or new_entry_id(),
+            "editing": editing,
             "typed": typed,
             "marked": marks,
             "counts": attendance.counts(len(students), marks),
@@ -214,6 +249,7 @@ def _form(
 
 
 ROUTES = [
+    attendance_warnings,
     my_classes,
     attendance_form,
     save_attendance,

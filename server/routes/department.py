@@ -10,9 +10,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from server import scope
 from server.auth import requires_leader, role_guard
-from server.dorm_visits import CONCERNS
 from server.kinds import KINDS
-from server.models import Entry, Escalation, Role, Room, SensitiveRead, Student, User
+from server.models import Entry, Role, Room, SensitiveRead, Student, User
 
 PAGE = 100
 AUDIT_PAGE = 300
@@ -43,23 +42,6 @@ def department_records(request: Request[User, dict, object], db: Session) -> Tem
             "shown": {e.id: scope.shown_payload(request.user, e) for e in entries},
         },
     )
-
-
-@get("/escalations", name="escalations", guards=[requires_leader_or_office], sync_to_thread=True)
-def escalations(request: Request[User, dict, object], db: Session) -> Template:
-    rows = db.scalars(
-        select(Escalation)
-        .options(
-            joinedload(Escalation.entry).joinedload(Entry.author),
-            joinedload(Escalation.room).joinedload(Room.building),
-        )
-        .where(scope.escalation_condition(request.user), Escalation.status == "open")
-        .order_by(Escalation.created_at.desc())
-        .limit(PAGE)
-    ).all()
-    if scope.note_sensitive_reads(db, request.user, [e.entry for e in rows], "escalations"):
-        db.commit()
-    return Template("escalations.html", context={"escalations": rows, "concerns": CONCERNS})
 
 
 @get("/audit", name="sensitive_reads", guards=[requires_office], sync_to_thread=True)
@@ -93,6 +75,8 @@ PAGE_NAMES = {
     "entry_history": "修改记录",
     "department_records": "系部记录",
     "escalations": "关注上报",
+    "escalation": "关注上报（单条）",
+    "student": "学生页面",
     "sync_pull": "手机同步",
 }
 
@@ -111,4 +95,4 @@ def _students_of(db: Session, entries: list[Entry]) -> dict:
     }
 
 
-ROUTES = [department_records, escalations, sensitive_reads]
+ROUTES = [department_records, sensitive_reads]  # /escalations: routes/escalations.py

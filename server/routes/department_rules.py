@@ -69,6 +69,7 @@ def _page(db: Session, dept: Department, user: User, *, error: str = "", status:
             else [dept],
             "rules": week.department_rules(db, dept.id),
             "cadence_default": due.DEFAULT_CADENCE,
+            "cadence_words": due.GUIDELINE_WORDS,
             "cadence_own": {
                 "special": own.special_days, "key": own.key_days, "general": own.general_days
             } if own else {},

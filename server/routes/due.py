@@ -6,7 +6,7 @@ from litestar import Request, get
 from litestar.response import Template
 from sqlalchemy.orm import Session
 
-from server import clock, due, records
+from server import clock, due, first_lessons, grades, records, second_classroom, semester_plans
 from server.models import User
 
 
@@ -23,6 +23,11 @@ def what_is_due(request: Request[User, dict, object], db: Session) -> Template:
             "cadence": due.cadence(db, user.department_id),
             "categories": records.TALK_CATEGORIES,
             "today": today,
+            "lectures": second_classroom.lectures_due(db, user, today),
+            "lectures_per_grade": second_classroom.LECTURES_PER_GRADE,
+            "retake_report": grades.report_due(db, user, today),
+            "first_lessons": first_lessons.due_for(db, user, today),
+            "plans": semester_plans.due_for(db, user, today),
         },
     )
 

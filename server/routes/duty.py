@@ -20,14 +20,15 @@ from litestar.response import Redirect, Template
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from server import clock, duty, params, scope, swaps
+from server import clock, duty, homes, params, scope, swaps
 from server.auth import requires_leader
+from server.flash import flash
 from server.models import DutyShift, Role, SwapRequest, SwapStatus, User
-from server.params import Id
+from server.params import Id, OptionalId
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 MY_SHIFTS_DAYS = 28  # "my shifts" looks four weeks ahead
-MISSED_DAYS = 7  # leaders see missed rounds of the last week
+MISSED_DAYS = homes.MISSED_DAYS  # leaders see missed rounds of the last week
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -69,14 +70,39 @@ def duty_page(request: Request[User, dict, object], db: Session, week: str = "")
 
 
 @get("/duty/missed", name="duty_missed", guards=[requires_leader], sync_to_thread=True)
-def missed(request: Request[User, dict, object], db: Session) -> Template:
+def missed(
+    request: Request[User, dict, object], db: Session, department: OptionalId = None
+) -> Template:
+    """Missed rounds of the last week: the leader's department; the office and admin every
+    department, or one (`department`, the office's home)."""
     today = clock.today()
     start = today - timedelta(days=MISSED_DAYS - 1)
-    rounds = duty.missed_rounds(db, request.user.department_id, start, today)
+    department_id = request.user.department_id
+    if department is not None:
+        department_id = scope.department_for(
+            db, request.user, department, refusal="只能查看本系部的漏巡记录。"
+        ).id
+    rounds = homes.missed_rounds(db, department_id, today)
     return Template(
         "duty_missed.html",
         context={"rounds": rounds, "start": start, "today": today, "day_label": duty.day_label},
     )
+
+
+@get("/duty/swaps/waiting", name="swaps_waiting", guards=[requires_leader], sync_to_thread=True)
+def waiting_swaps(request: Request[User, dict, object], db: Session) -> Template:
+    """换班待审批: swaps a colleague accepted, waiting for the leader (the leader's home)."""
+    rows = db.scalars(
+        homes.swaps_waiting(request.user)
+        .options(
+            joinedload(SwapRequest.shift).joinedload(DutyShift.building),
+            joinedload(SwapRequest.colleague_shift).joinedload(DutyShift.building),
+            joinedload(SwapRequest.requester),
+            joinedload(SwapRequest.colleague),
+        )
+        .order_by(SwapRequest.id)
+    ).all()
+    return Template("duty_swaps_waiting.html", context={"swaps": rows, "day_label": duty.day_label})
 
 
 @get("/duty/roster.xlsx", name="duty_roster_xlsx", sync_to_thread=True)
@@ -132,6 +158,7 @@ def swap_ask(request: Request[User, dict, object], db: Session, data: Form) -> T
         db.rollback()
         return _swap_form(db, request.user, shift, error=str(e), status=422)
     db.commit()
+    flash(request, "换班申请已发出，等对方答复。")
     return Redirect(request.app.route_reverse("duty"), status_code=303)
 
 
@@ -141,11 +168,13 @@ def swap_answer(
 ) -> Template | Redirect:
     """The colleague: 同意 (accept) or 拒绝 (refuse)."""
     swap = scope.swap_for(db, request.user, swap_id, to="answer")
+    accepted = params.one(data, "answer") == "accept"
     try:
-        swaps.answer(swap, params.one(data, "answer") == "accept")
+        swaps.answer(swap, accepted)
     except duty.RosterError as e:
         return _refused(str(e))
     db.commit()
+    flash(request, "已同意换班，等负责人批准。" if accepted else "已拒绝换班。")
     return Redirect(request.app.route_reverse("duty"), status_code=303)
 
 
@@ -161,12 +190,14 @@ def swap_decide(
     """The department leader: 批准 (approve, the roster changes) or 不批准 (reject)."""
     user = request.user
     swap = scope.swap_for(db, user, swap_id, to="decide")
+    approved = params.one(data, "decision") == "approve"
     try:
-        swaps.decide(db, user, swap, params.one(data, "decision") == "approve")
+        swaps.decide(db, user, swap, approved)
     except duty.RosterError as e:
         db.rollback()
         return _refused(str(e))
     db.commit()
+    flash(request, "已批准换班，值班表已更新。" if approved else "已不批准这次换班。")
     return Redirect(request.app.route_reverse("duty"), status_code=303)
 
 
@@ -248,4 +279,6 @@ def _swap_form(
     )
 
 
-ROUTES = [duty_page, missed, roster_xlsx, swap_form, swap_ask, swap_answer, swap_decide]
+ROUTES = [
+    duty_page, missed, waiting_swaps, roster_xlsx, swap_form, swap_ask, swap_answer, swap_decide
+]

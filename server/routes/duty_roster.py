@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from server import clock, duty, params, scope, semesters
 from server.auth import requires_leader
+from server.flash import flash
 from server.models import Building, Department, DutyShift, Slot, User
 from server.params import OptionalId
 
@@ -80,6 +81,7 @@ def save_windows(
         db.rollback()
         return _refused(str(e))
     db.commit()
+    flash(request, "巡查时间段已保存。")
     target = f"{request.app.route_reverse('duty_roster')}?department={dept.id}"
     return Redirect(target, status_code=303)
 
@@ -109,10 +111,14 @@ def roster_check(request: Request[User, dict, object], db: Session, data: Form) 
     dept = _department(db, request.user, params.form_id(data, "department_id"))
     try:
         plan = _plan(db, dept, data)
-        problems = _problems(db, dept, plan, _cells(db, dept, plan, data))
+        cells = _cells(db, dept, plan, data)
+        problems = _problems(db, dept, plan, cells)
     except duty.RosterError as e:
         return Template("_roster_problems.html", context={"error": str(e), "problems": []})
-    return Template("_roster_problems.html", context={"problems": problems, "error": ""})
+    return Template(
+        "_roster_problems.html",
+        context={"problems": problems, "error": "", "leave": _leave(db, dept, cells)},
+    )
 
 
 @post("/duty/roster/save", name="duty_roster_save", guards=[requires_leader], sync_to_thread=True)
@@ -139,6 +145,7 @@ def roster_save(
         )
     duty.replace_roster(db, dept.id, plan["start"], plan["end"], shifts)
     db.commit()
+    flash(request, f"排班已保存（{plan['start'].isoformat()} 至 {plan['end'].isoformat()}）。")
     target = f"{request.app.route_reverse('duty')}?week={plan['start'].isoformat()}"
     return ClientRedirect(target) if request.htmx else Redirect(target, status_code=303)
 
@@ -276,6 +283,7 @@ def _builder(
             "has_grid": shifts is not None,
             "dates": dates,
             "problems": problems,
+            "leave": _leave(db, dept, shifts or []),  # approved leave on a shift: a warning
             "error": error,
             "day_label": duty.day_label,
             "slots": duty.SLOTS,
@@ -286,3 +294,13 @@ def _builder(
 
 
 ROUTES = [roster, save_windows, roster_draft, roster_check, roster_save]
+
+
+def _leave(db: Session, dept: Department, shifts: list) -> list[str]:
+    """Shifts on a day of approved leave, with the suggested substitute, in words."""
+    clashes = duty.leave_clashes(db, dept.id, shifts)
+    if not clashes:
+        return []
+    names = {u.id: u.name for u in db.scalars(select(User).where(User.department_id == dept.id))}
+    buildings = {b.id: b.name for b in db.scalars(select(Building))}
+    return [c.text(names, buildings) for c in clashes]

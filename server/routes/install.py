@@ -21,6 +21,7 @@ from server import icons
 THEME_COLOUR = "#1f6f5c"  # as base.html's theme-color and app.css's --green
 BACKGROUND_COLOUR = "#f5f7f6"  # app.css --bg: the splash screen while the app starts
 ICON_MAX_AGE_SECONDS = 7 * 24 * 3600
+FAVICON_PIXELS = 32
 # name → (pixels, maskable); the manifest lists them all, base.html the apple-touch-icon
 ICONS = {
     "icon-192.png": (192, False),
@@ -75,6 +76,17 @@ def app_icon(file: str) -> Response:
     )
 
 
+@get("/favicon.ico", name="favicon", **PUBLIC)
+def favicon() -> Response:
+    # browsers ask for /favicon.ico before reading any <link rel=icon>: a PNG answers it (every
+    # browser reads a PNG served there), instead of a 404 on every first visit
+    return Response(
+        icons.png(FAVICON_PIXELS, maskable=False),
+        media_type="image/png",
+        headers={"Cache-Control": f"public, max-age={ICON_MAX_AGE_SECONDS}"},
+    )
+
+
 @get("/install", name="install", **PUBLIC)
 def install() -> Template:
     """How to put the app on the home screen: Android Chrome, iPhone Safari, WeChat."""
@@ -87,4 +99,4 @@ def scan() -> Template:
     return Template("scan.html")
 
 
-ROUTES = [manifest, app_icon, install, scan]
+ROUTES = [manifest, app_icon, favicon, install, scan]

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from server import clock, leave, params, scope
 from server.auth import requires_leader
-from server.models import User
+from server.flash import flash
+from server.models import LeaveStatus, User
 from server.params import Id
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -37,12 +38,16 @@ def request_leave(
     except leave.LeaveError as exc:
         return _my_page(db, request.user, str(exc), 422)
     db.commit()
+    flash(request, "请假申请已提交，等负责人审批。")
     return Redirect(request.app.route_reverse("leave"), status_code=303)
 
 
 @get("/department/leave", name="department_leave", guards=[requires_leader], sync_to_thread=True)
-def department_leave(request: Request[User, dict, object], db: Session) -> Template:
-    return _department_page(db, request.user)
+def department_leave(
+    request: Request[User, dict, object], db: Session, waiting: bool = False
+) -> Template:
+    """The department's requests; `waiting`: only those not decided yet (the leader's home)."""
+    return _department_page(db, request.user, waiting=waiting)
 
 
 @post(
@@ -62,6 +67,7 @@ def decide_leave(
         db.rollback()
         return _department_page(db, user, str(exc), 409)
     db.commit()
+    flash(request, "已记录审批结果。")
     return Redirect(request.app.route_reverse("department_leave"), status_code=303)
 
 
@@ -73,10 +79,15 @@ def _my_page(db: Session, user: User, error: str = "", status: int = 200) -> Tem
     )
 
 
-def _department_page(db: Session, user: User, error: str = "", status: int = 200) -> Template:
+def _department_page(
+    db: Session, user: User, error: str = "", status: int = 200, *, waiting: bool = False
+) -> Template:
+    leaves = leave.of_department(db, user)
+    if waiting:
+        leaves = [item for item in leaves if item.status == LeaveStatus.requested]
     return Template(
         "department_leave.html",
-        context={"leaves": leave.of_department(db, user), "error": error, "today": clock.today()},
+        context={"leaves": leaves, "error": error, "today": clock.today(), "waiting": waiting},
         status_code=status,
     )
 

@@ -16,7 +16,7 @@ from litestar import Request, Response, get
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
-from server import clock, doors, scope
+from server import clock, doors, scope, tonight
 from server.attendance import ATTENDANCE_CHECK
 from server.dorm_visits import DORM_VISIT
 from server.kinds import RECORD_KINDS
@@ -45,6 +45,9 @@ def rounds_plan(request: Request[User, dict, object], db: Session, settings: Set
         {"kind": "page", "url": reverse("duty"), "title": "值班表"},
         {"kind": "page", "url": reverse("my_week"), "title": "本周"},
         {"kind": "page", "url": reverse("due"), "title": "待办联系"},
+        {"kind": "page", "url": reverse("tonight_rooms"), "title": "今晚的宿舍"},
+        # 离线查找学生: the user's students and today's residents, with their pinyin keys
+        {"kind": "page", "url": reverse("students_offline"), "title": "离线查找学生"},
     ]
     # the guideline's record forms (talk, parent contact …): written offline like a visit
     items += [
@@ -86,6 +89,7 @@ def rounds_plan(request: Request[User, dict, object], db: Session, settings: Set
             "items": items,
             "truncated": len(rooms) > MAX_ROOMS,
             "later_shifts": later_shifts(db, user, today, monday + timedelta(days=6)),
+            "tonight": tonight_plan(db, user, reverse, settings),
         },
         headers={"Cache-Control": "no-store"},
     )
@@ -116,6 +120,28 @@ def rooms_to_prepare(db: Session, user: User, today: date) -> list[Room]:
             .limit(MAX_ROOMS + 1)
         )
     )
+
+
+def tonight_plan(db: Session, user: User, reverse, settings: Settings) -> dict | None:
+    """Tonight's round as the phone keeps it (app.js): after a visit saved offline it
+    suggests 下一间 from these rooms, those visited when preparing and the outbox's visits."""
+    this_round = tonight.current_round(db, user)
+    if this_round is None:
+        return None
+    return {
+        "date": this_round.shift.date.isoformat(),
+        "since": this_round.since.isoformat(),
+        "building": this_round.shift.building.name,
+        "rooms": [
+            {
+                "id": room.id,
+                "title": room.title,
+                "url": reverse("door", token=doors.room_token(settings, room)),
+            }
+            for room in this_round.rooms
+        ],
+        "visited": sorted(this_round.visited),
+    }
 
 
 def later_shifts(db: Session, user: User, today: date, sunday: date) -> list[dict]:

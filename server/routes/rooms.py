@@ -11,8 +11,10 @@ from litestar import Request, get
 from litestar.response import Template
 from sqlalchemy.orm import Session
 
-from server import rooms
+from server import evaluations, rooms
 from server.models import User
+
+ROOM_RESULT_VISITS = 3  # the last visits shown under each room found
 
 
 @get("/rooms/find", name="find_rooms", sync_to_thread=True)
@@ -26,7 +28,16 @@ def find_rooms_results(request: Request[User, dict, object], db: Session, q: str
 
 
 def _results(db: Session, user: User, q: str) -> dict:
-    return {"q": q, "found": rooms.find(db, user, q), "max_results": rooms.MAX_RESULTS}
+    found = rooms.find(db, user, q)
+    return {
+        "q": q,
+        "found": found,
+        "max_results": rooms.MAX_RESULTS,
+        # each room's last visits (stars, issues), collapsed under the room
+        "histories": evaluations.room_history(
+            db, [item.room.id for item in found], ROOM_RESULT_VISITS
+        ),
+    }
 
 
 ROUTES = [find_rooms, find_rooms_results]

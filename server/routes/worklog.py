@@ -15,7 +15,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 from sqlalchemy.orm import Session
 
-from server import clock, params, scope, semesters, worklog
+from server import clock, escalations, params, photos, scope, semesters, worklog
 from server.kinds import KINDS
 from server.models import User
 from server.params import OptionalId
@@ -67,6 +67,8 @@ def work_log(
             else "",
             "export_week": _export_url(request, person, monday, sunday),
             "export_semester": _export_url(request, person, term.first, term.last),
+            # the state of each escalation a line reported (server/escalations.py)
+            "escalation_of": escalations.of_entries(db, viewer, [line.entry.id for line in shown]),
         },
     )
 
@@ -129,6 +131,9 @@ def entry_history(
             "label": kind.label if kind else entry.kind,
             "revisions": revisions,
             "recorded_at": clock.college_time(entry.recorded_at),
+            "photos": [] if entry.deleted else photos.of_entry(db, entry.id),
+            "may_edit": entry.author_id == request.user.id and not entry.deleted,
+            "escalation_of": escalations.of_entries(db, request.user, [entry.id]),
         },
     )
 

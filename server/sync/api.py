@@ -8,6 +8,7 @@ this app never answers) and a same-origin check on `Origin` / `Sec-Fetch-Site`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import datetime
@@ -24,11 +25,13 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.handlers import BaseRouteHandler
+from litestar.params import Parameter
 from msgspec import Meta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import errors, scope
+from server import conflicts as conflicts_
+from server import errors, photos, scope
 from server.auth import requires_staff
 from server.entries import Rejected
 from server.kinds import kind_of
@@ -62,6 +65,8 @@ class MutationIn(msgspec.Struct):
     base_revision: Small | None = None
     schema_version: Small = 1
     recorded_at: datetime | None = None
+    # delete: why (required; may come in `form` as "reason" instead, as the delete form posts)
+    reason: Annotated[str, Meta(max_length=2000)] | None = None
 
 
 class PushIn(msgspec.Struct):
@@ -117,7 +122,11 @@ def same_origin_json(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Refuse what a foreign page could make a browser send with the user's cookie."""
     if connection.scope["method"] == "POST":
         content_type = connection.headers.get("content-type", "").split(";")[0].strip()
-        if content_type != "application/json":
+        if _.opt.get("image_body"):
+            # a photo's bytes: an image type needs a CORS preflight too (never answered)
+            if content_type not in photos.TYPES:
+                raise HTTPException(status_code=415, detail=photos.NOT_AN_IMAGE)
+        elif content_type != "application/json":
             raise HTTPException(status_code=415, detail="同步请求必须是 JSON（application/json）。")
     origin = connection.headers.get("origin")
     if origin and origin not in _own_origins(connection):
@@ -160,6 +169,12 @@ def push(request: Request[User, dict, object], db: Session, data: PushIn) -> Pus
             outcomes[position] = merge.Outcome(m.id, "rejected", reason=merge.FAILED)
     applied = merge.apply_batch(db, request.user, list(readable.values()))
     outcomes.update(zip(readable, applied, strict=True))
+    # the counter as this push leaves it: as the batch's creates took it (the row stays
+    # locked until the commit), or read before the commit — after it, the read would open a
+    # transaction of its own (on SQLite one that waits for the write lock)
+    cursor = db.info.pop(merge.COUNTER_AFTER, None)
+    if cursor is None:
+        cursor = db.execute(_CURSOR).scalar_one()
     db.commit()
     results = []
     for position, m in enumerate(data.mutations):
@@ -167,7 +182,10 @@ def push(request: Request[User, dict, object], db: Session, data: PushIn) -> Pus
         results.append(
             Result(m.id, m.mutation_no, outcome.status, outcome.revision, outcome.reason)
         )
-    return PushOut(results=results, cursor=db.get(ChangeCounter, 1).value)
+    return PushOut(results=results, cursor=cursor)
+
+
+_CURSOR = select(ChangeCounter.value).where(ChangeCounter.id == 1)
 
 
 def _mutation(m: MutationIn, device_id: str) -> merge.Mutation:
@@ -175,7 +193,11 @@ def _mutation(m: MutationIn, device_id: str) -> merge.Mutation:
     payload or form does not fit), before any merge step."""
     kind = kind_of(m.kind)
     payload = None
-    if m.op != "delete":
+    reason = m.reason
+    if m.op == "delete":
+        if reason is None and isinstance(m.form, dict) and isinstance(m.form.get("reason"), str):
+            reason = m.form["reason"]
+    else:
         if m.form is not None:
             payload = kind.decode_form(m.form, m.schema_version)
         elif m.payload is not None:
@@ -192,6 +214,7 @@ def _mutation(m: MutationIn, device_id: str) -> merge.Mutation:
         recorded_at=m.recorded_at,
         device_id=device_id,
         mutation_no=m.mutation_no,
+        reason=reason,
     )
 
 
@@ -268,28 +291,63 @@ def resolve(
 ) -> Result:
     """Keep the server's version, or write mine on top of the current revision."""
     conflict = scope.conflict_for(db, request.user, conflict_id)
-    outcome = merge.Outcome(conflict.entry_id, "duplicate", revision=conflict.server_revision)
-    if data.keep == "mine":
-        entry = db.get(Entry, conflict.entry_id)
-        outcome = merge.apply(
-            db,
-            request.user,
-            merge.Mutation(
-                id=conflict.entry_id,
-                op="delete" if conflict.op == "delete" else "update",
-                kind=entry.kind,
-                payload=conflict.payload,
-                base_revision=entry.revision,
-            ),
-        )
-    if outcome.status != "rejected":
-        conflict.resolved = True
+    outcome = conflicts_.resolve(db, request.user, conflict, data.keep)
     db.commit()
     return Result(conflict.entry_id, 0, outcome.status, outcome.revision, outcome.reason)
 
 
+@post(
+    "/photos",
+    name="sync_photo",
+    status_code=200,
+    request_max_body_size=photos.MAX_BYTES,
+    # the body arrives slowly over a corridor's link: no SQLite writer's turn is held while
+    # it does (server/app.py); the one insert comes after it
+    opt={"image_body": True, "writes": False},
+)
+async def upload_photo(
+    request: Request[User, dict, object],
+    db: Session,
+    entry_id: uuid.UUID,
+    position: Annotated[int, Parameter(ge=1, le=photos.MAX_PHOTOS)],
+) -> Response:
+    """One photo of the user's entry, its bytes as the body (image/jpeg, image/png or
+    image/webp), after the entry itself was pushed; sending it again is answered the same.
+
+    Async only to read the raw body (Litestar would decode a `data: bytes` as JSON, and the
+    route's size limit answers 413 while reading); the database work runs in the worker
+    threads like every other handler's."""
+    content = await request.body()
+    return await asyncio.get_running_loop().run_in_executor(
+        None, _store_photo, db, request.user, entry_id, position, content
+    )
+
+
+def _store_photo(
+    db: Session, user: User, entry_id: uuid.UUID, position: int, content: bytes
+) -> Response:
+    try:
+        photo, fresh = photos.store(db, user, entry_id, position, content)
+    except photos.PhotoRefused as exc:
+        return Response(
+            {"error": errors.TITLES.get(exc.status, "内容有误"), "detail": exc.reason},
+            status_code=exc.status,
+        )
+    db.commit()
+    return Response(
+        {
+            "id": photo.id,
+            "entry_id": str(photo.entry_id),
+            "position": photo.position,
+            "status": "stored" if fresh else "duplicate",
+        }
+    )
+
+
 def _bad_request(request: Request, exc: ClientException) -> Response:
     """Broken JSON or a wrong shape is 422 with a reason; other client errors keep their status."""
+    if exc.status_code == 413 and request.url.path.endswith("/photos"):
+        return Response({"error": "内容太大", "detail": photos.TOO_BIG}, status_code=413)
     if exc.status_code != 400:
         return errors.http_error(request, exc)
     return Response({"error": "内容有误", "detail": "同步内容的格式不正确。"}, status_code=422)
@@ -297,7 +355,7 @@ def _bad_request(request: Request, exc: ClientException) -> Response:
 
 router = Router(
     path="/sync",
-    route_handlers=[push, pull, conflicts, resolve],
+    route_handlers=[push, pull, conflicts, resolve, upload_photo],
     guards=[no_preflight, requires_staff, same_origin_json],
     exception_handlers={ClientException: _bad_request, ValidationException: _bad_request},
     tags=["sync"],

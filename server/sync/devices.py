@@ -8,7 +8,7 @@ the first user's outcomes, and could make the first user's resends look like reu
 from __future__ import annotations
 
 from litestar.exceptions import PermissionDeniedException
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,4 +34,7 @@ def claim(db: Session, user: User, device_id: str) -> None:
 
 
 def _owner(db: Session, device_id: str) -> int | None:
-    return db.scalar(select(Device.user_id).where(Device.device_id == device_id))
+    return db.scalar(_OWNER, {"device_id": device_id})
+
+
+_OWNER = select(Device.user_id).where(Device.device_id == bindparam("device_id"))

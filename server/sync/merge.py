@@ -34,11 +34,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Uuid,
+    any_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from server import clock
+from server import clock, photos
 from server.entries import Kind, Placement, Rejected, Written, batch_memo
 from server.kinds import kind_of
 from server.models import ChangeCounter, Conflict, DeviceMutation, Entry, EntryRevision, User
@@ -50,6 +63,7 @@ MAX_BEHIND = timedelta(days=30)  # older than this is no longer accepted from a 
 MAX_OPEN_CONFLICTS = 5  # unresolved losing versions kept per entry; a sixth is refused
 MAX_CONFLICT_BYTES = 64 * 1024  # a kept losing version, as JSON (a real record is a few KiB)
 REUSED_NUMBER = "设备序号重复：这条记录没有保存，请重新填写。"
+MAX_REASON_CHARS = 500  # a deletion's reason: a sentence or two
 
 Op = Literal["create", "update", "delete"]
 # what the phone is told when its entry broke something on the server: it stops retrying
@@ -75,6 +89,7 @@ class Mutation:
     device_id: str | None = None  # the phone that wrote it, with its own mutation number
     mutation_no: int | None = None
     received_at: datetime | None = None  # the server's clock when it arrived; None: now
+    reason: str | None = None  # for delete: why (required, kept with the deleting revision)
 
 
 @dataclass
@@ -91,6 +106,9 @@ def apply(db: Session, user: User, mutation: Mutation) -> Outcome:
     Whatever goes wrong with this one mutation — a rule, a database error, a bug — ends as
     its `rejected` with a reason, and its savepoint is rolled back so nothing of it stays;
     only errors after which the whole transaction must be retried are raised."""
+    # this one may take a change number, or give one back with its savepoint: the counter's
+    # value is read again after the batch
+    db.info.pop(COUNTER_AFTER, None)
     seen = _seen_before(db, mutation)
     if seen is not None:
         return seen
@@ -125,6 +143,11 @@ def apply(db: Session, user: User, mutation: Mutation) -> Outcome:
             _remember_refusal(db, user, mutation, outcome)
             break
     return outcome
+
+
+# db.info key: the change counter's value as this transaction will commit it, when a batch's
+# creates were the last to take numbers (sync/api.py answers it as the push's cursor)
+COUNTER_AFTER = "change_counter_after"
 
 
 def must_retry(exc: BaseException) -> bool:
@@ -176,12 +199,16 @@ def apply_batch(db: Session, user: User, mutations: list[Mutation]) -> list[Outc
     mentions one of them again comes later in the batch and takes the one-by-one path after.
     """
     outcomes: dict[int, Outcome] = {}
+    db.info.pop(COUNTER_AFTER, None)
     with batch_memo(db):
         fresh = _fresh_creates(db, mutations)
         if fresh:
             try:
                 with db.begin_nested():
                     outcomes.update(_create_together(db, user, fresh))
+                    last = db.info.pop("batch_last_number", None)
+                if last is not None:  # kept: the counter row stays locked until commit
+                    db.info[COUNTER_AFTER] = last
             except IntegrityError:
                 # another request stored one of these ids or numbers a moment ago: the
                 # one-by-one path answers it as a retry
@@ -204,23 +231,32 @@ def _fresh_creates(db: Session, mutations: list[Mutation]) -> dict[int, Mutation
 
     A number seen before, or used twice in the batch, goes the one-by-one way, where
     `_seen_before` tells a resend (duplicate) from a reused number (rejected)."""
-    ids = {m.id for m in mutations}
-    stored = set(db.scalars(select(Entry.id).where(Entry.id.in_(ids))))
+    connection = db.connection()  # nothing of this batch is pending in the session yet
+    ids = list({m.id for m in mutations})
     numbers: dict[str, set[int]] = {}
     for m in mutations:
         if m.device_id is not None and m.mutation_no is not None:
             numbers.setdefault(m.device_id, set()).add(m.mutation_no)
-    seen = set()
-    for device_id, device_numbers in numbers.items():  # one phone per push
-        seen.update(
-            (device_id, number)
-            for number in db.scalars(
-                select(DeviceMutation.mutation_no).where(
-                    DeviceMutation.device_id == device_id,
-                    DeviceMutation.mutation_no.in_(device_numbers),
+    stored, seen = set(), set()
+    if len(numbers) == 1:  # one phone per push: both lookups in one statement
+        [(device_id, device_numbers)] = numbers.items()
+        for entry_id, number in connection.execute(
+            _STORED_OR_SEEN[connection.dialect.name],
+            {"ids": ids, "device_id": device_id, "numbers": list(device_numbers)},
+        ):
+            if number is None:
+                stored.add(entry_id)
+            else:
+                seen.add((device_id, number))
+    else:
+        stored.update(connection.scalars(_STORED_IDS, {"ids": ids}))
+        for device_id, device_numbers in numbers.items():
+            seen.update(
+                (device_id, number)
+                for number in connection.scalars(
+                    _SEEN_NUMBERS, {"device_id": device_id, "numbers": list(device_numbers)}
                 )
             )
-        )
     fresh: dict[int, Mutation] = {}
     mentioned: set = set()
     for position, m in enumerate(mutations):
@@ -241,6 +277,7 @@ def _fresh_creates(db: Session, mutations: list[Mutation]) -> dict[int, Mutation
 def _create_together(db: Session, user: User, fresh: dict[int, Mutation]) -> dict[int, Outcome]:
     outcomes: dict[int, Outcome] = {}
     checked: list[tuple[int, Mutation, Kind, Placement]] = []
+    _prepare(db, user, fresh.values())
     for position, m in fresh.items():
         try:
             kind, placement = _checked(db, user, m)
@@ -250,6 +287,7 @@ def _create_together(db: Session, user: User, fresh: dict[int, Mutation]) -> dic
             checked.append((position, m, kind, placement))
 
     numbers = next_change_numbers(db, len(checked)) if checked else range(0)
+    db.info["batch_last_number"] = numbers[-1] if checked else None
     rows = [
         _new_row(user, m, kind, placement, seq)
         for (_, m, kind, placement), seq in zip(checked, numbers, strict=True)
@@ -257,12 +295,12 @@ def _create_together(db: Session, user: User, fresh: dict[int, Mutation]) -> dic
     # core inserts of plain rows: building ORM objects cost more than the inserts themselves
     connection = db.connection()
     if rows:
-        connection.execute(insert(Entry.__table__), rows)
+        connection.execute(_INSERT_ENTRIES, rows)
         connection.execute(
-            insert(EntryRevision.__table__),
+            _INSERT_REVISIONS,
             [
                 {"entry_id": r["id"], "revision": 1, "payload": r["payload"], "deleted": False,
-                 "author_id": user.id}
+                 "author_id": user.id, "reason": ""}
                 for r in rows
             ],
         )  # fmt: skip
@@ -276,9 +314,23 @@ def _create_together(db: Session, user: User, fresh: dict[int, Mutation]) -> dic
         if m.device_id is not None and m.mutation_no is not None
     ]
     if remembered:
-        connection.execute(insert(DeviceMutation.__table__), remembered)
+        connection.execute(_INSERT_DEVICE_ROWS, remembered)
     db.flush()
     return outcomes
+
+
+def _prepare(db: Session, user: User, mutations) -> None:
+    """Let each kind fetch what its checks of these creates need, once for the batch."""
+    by_kind: dict[str, tuple[Kind, list]] = {}
+    for m in mutations:
+        try:
+            kind = kind_of(m.kind)
+            if kind.prepare is not None:
+                by_kind.setdefault(kind.name, (kind, []))[1].append(decoded(kind, m))
+        except Rejected:  # refused by its own check, with the reason, a moment later
+            continue
+    for kind, payloads in by_kind.values():
+        kind.prepare(db, user, payloads)
 
 
 def _seen_before(db: Session, m: Mutation) -> Outcome | None:
@@ -303,9 +355,10 @@ def _seen_before(db: Session, m: Mutation) -> Outcome | None:
 
 def mutation_digest(m: Mutation) -> str:
     """What a numbered mutation carried, to tell a resend from a reused number."""
-    sent = msgspec.to_builtins(  # decoded payloads may hold int-keyed maps (presence)
-        [m.op, m.kind, m.payload, m.base_revision, m.schema_version], str_keys=True
-    )
+    carried = [m.op, m.kind, m.payload, m.base_revision, m.schema_version]
+    if m.op == "delete":  # only deletes carry a reason: other digests stay as they were
+        carried.append(m.reason)
+    sent = msgspec.to_builtins(carried, str_keys=True)  # payloads may hold int-keyed maps
     return hashlib.sha256(msgspec.json.encode(sent, order="sorted")).hexdigest()
 
 
@@ -337,13 +390,49 @@ def next_change_number(db: Session) -> int:
 def next_change_numbers(db: Session, count: int) -> range:
     """`count` consecutive change numbers. The counter row stays locked until commit, so
     numbers are handed out in commit order and a pull never skips a change."""
-    last = db.execute(
-        update(ChangeCounter)
-        .where(ChangeCounter.id == 1)
-        .values(value=ChangeCounter.value + count)
-        .returning(ChangeCounter.value)
-    ).scalar_one()
+    last = db.execute(_NEXT_NUMBERS, {"count": count}).scalar_one()
     return range(last - count + 1, last + 1)
+
+
+# statements of every push, built once (building one cost more than running it)
+_NEXT_NUMBERS = (
+    update(ChangeCounter)
+    .where(ChangeCounter.id == 1)
+    .values(value=ChangeCounter.value + bindparam("count"))
+    .returning(ChangeCounter.value)
+)
+_STORED_IDS = select(Entry.id).where(Entry.id.in_(bindparam("ids", expanding=True)))
+_SEEN_NUMBERS = select(DeviceMutation.mutation_no).where(
+    DeviceMutation.device_id == bindparam("device_id"),
+    DeviceMutation.mutation_no.in_(bindparam("numbers", expanding=True)),
+)
+
+
+def _stored_or_seen(ids, numbers):
+    """(entry id, None) for each stored id, (None, number) for each number seen: one round
+    trip for both lookups of a batch."""
+    return union_all(
+        select(Entry.id, cast(null(), BigInteger)).where(ids),
+        select(cast(null(), Uuid), DeviceMutation.mutation_no).where(
+            DeviceMutation.device_id == bindparam("device_id"), numbers
+        ),
+    )
+
+
+_STORED_OR_SEEN = {
+    # PostgreSQL: two array parameters (one plan for every batch size) instead of 200
+    "postgresql": _stored_or_seen(
+        Entry.id == any_(bindparam("ids", type_=ARRAY(Uuid))),
+        DeviceMutation.mutation_no == any_(bindparam("numbers", type_=ARRAY(BigInteger))),
+    ),
+    "sqlite": _stored_or_seen(
+        Entry.id.in_(bindparam("ids", expanding=True)),
+        DeviceMutation.mutation_no.in_(bindparam("numbers", expanding=True)),
+    ),
+}
+_INSERT_ENTRIES = insert(Entry.__table__)
+_INSERT_REVISIONS = insert(EntryRevision.__table__)
+_INSERT_DEVICE_ROWS = insert(DeviceMutation.__table__)
 
 
 def _checked(db: Session, user: User, m: Mutation) -> tuple[Kind, Placement]:
@@ -434,6 +523,7 @@ def _apply(db: Session, user: User, m: Mutation) -> Outcome:
         entry.room_id, entry.class_id = placement.room_id, placement.class_id
         entry.deleted = False
     elif m.op == "delete":
+        reason = deletion_reason(m.reason)
         if entry.deleted:
             return Outcome(m.id, "duplicate", revision=entry.revision)
         if entry.revision != m.base_revision:
@@ -441,6 +531,7 @@ def _apply(db: Session, user: User, m: Mutation) -> Outcome:
                 m.id, "conflict", revision=entry.revision, reason="这条记录已在别处被修改，未删除。"
             )
         entry.deleted = True
+        photos.drop_for_entry(db, entry.id)  # evidence goes with the record
     else:
         raise Rejected(f"未知的操作：{m.op}")
 
@@ -448,9 +539,19 @@ def _apply(db: Session, user: User, m: Mutation) -> Outcome:
     entry.updated_at = datetime.now(UTC)
     entry.seq = next_change_number(db)
     db.flush()
-    _keep_revision(db, entry, user)
+    _keep_revision(db, entry, user, reason=reason if m.op == "delete" else "")
     kind.after_write(db, Written.of(entry))
     return Outcome(m.id, "applied", revision=entry.revision)
+
+
+def deletion_reason(text: str | None) -> str:
+    """A deletion's reason, tidied; `Rejected` when there is none or it is too long."""
+    reason = "".join(c for c in (text or "") if c >= " " or c in "\t\n").strip()
+    if not reason:
+        raise Rejected("删除记录需要填写原因。")
+    if len(reason) > MAX_REASON_CHARS:
+        raise Rejected(f"删除原因太长（最多 {MAX_REASON_CHARS} 字）。")
+    return reason
 
 
 def _repeat_of_create(db: Session, user: User, entry: Entry, m: Mutation) -> Outcome:
@@ -488,7 +589,10 @@ def _keep_conflict(db: Session, user: User, m: Mutation, outcome: Outcome) -> No
     MAX_CONFLICT_BYTES, or a sixth unresolved one for the entry, is refused instead (the
     newest waits on the phone, shown with the reason; nothing kept is ever dropped)."""
     kind = kind_of(m.kind)
-    payload = {} if m.op == "delete" else _as_stored(kind.check(db, user, decoded(kind, m)).payload)
+    if m.op == "delete":  # the losing deletion keeps its reason, to be applied later
+        payload = {"reason": deletion_reason(m.reason)}
+    else:
+        payload = _as_stored(kind.check(db, user, decoded(kind, m)).payload)
     if len(msgspec.json.encode(payload)) > MAX_CONFLICT_BYTES:
         raise Rejected("这条记录内容过大，无法保留为冲突版本。")
     open_conflicts = db.scalar(
@@ -513,7 +617,7 @@ def _keep_conflict(db: Session, user: User, m: Mutation, outcome: Outcome) -> No
     )
 
 
-def _keep_revision(db: Session, entry: Entry, user: User) -> None:
+def _keep_revision(db: Session, entry: Entry, user: User, *, reason: str = "") -> None:
     db.add(
         EntryRevision(
             entry_id=entry.id,
@@ -521,5 +625,6 @@ def _keep_revision(db: Session, entry: Entry, user: User) -> None:
             payload=entry.payload,
             deleted=entry.deleted,
             author_id=user.id,
+            reason=reason,
         )
     )

@@ -120,9 +120,9 @@ def test_a_door_label_visit_with_a_concern_reaches_the_office(page: Page, db, do
     page.get_by_label("情况说明").fill(CONCERN_NOTE)
     page.get_by_role("button", name="保存走访记录").click()
 
-    expect(page).to_have_url(re.compile(r"/records\?saved="))
+    expect(page).to_have_url(re.compile(r"/visits/[0-9a-f-]+/saved$"))
     expect(page.get_by_role("status")).to_contain_text("已保存")
-    saved_id = uuid.UUID(re.search(r"saved=([0-9a-f-]+)", page.url).group(1))
+    saved_id = uuid.UUID(re.search(r"/visits/([0-9a-f-]+)/saved", page.url).group(1))
 
     # the server holds exactly one new visit, as entered, and one open escalation for it
     def new_visits() -> list[Entry]:

@@ -5,6 +5,7 @@ kept in Cache Storage by the service worker."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
 from server.app import create_app
@@ -23,7 +24,7 @@ def pages_without_parameters(settings) -> list[str]:
         if "{" in route.path or route.path.startswith(("/static", "/sync", *SKIP)):
             continue
         if "GET" in getattr(route, "methods", ()) and not route.path.endswith(
-            (".xlsx", ".json", ".png", ".webmanifest")
+            (".xlsx", ".json", ".png", ".ico", ".webmanifest")
         ):
             paths.add(route.path)
     return sorted(paths)
@@ -47,7 +48,13 @@ def test_every_page_loads_without_a_csp_violation(phone, settings, username):
     log_in(page, username)
     opened = 0
     for path in pages_without_parameters(settings):
-        response = page.goto(path)
+        try:
+            response = page.goto(path)
+        except PlaywrightError as error:
+            # an export (an Excel file) starts a download instead of opening a page
+            if "Download is starting" in str(error):
+                continue
+            raise
         if response is not None and response.ok:
             opened += 1
             page.wait_for_load_state("load")

@@ -208,9 +208,11 @@ def test_login_expired_while_offline_keeps_the_outbox_until_login(phone, db, doo
     prepare_for_rounds(page)
 
     phone.set_offline(True)
-    save_visit_offline(page, door_url(door_labels, room), talk)
-    # the session ends while the phone is away (it expired, or was logged out elsewhere)
+    # the session ends while the phone is away (it expired, or was logged out elsewhere);
+    # cleared before the save, because a service worker Chromium restarts can run a moment
+    # before the offline emulation reaches it, and its replay must then meet no session
     phone.clear_cookies()
+    save_visit_offline(page, door_url(door_labels, room), talk)
     page.goto("/outbox")
     phone.set_offline(False)
 

@@ -82,7 +82,7 @@ def watched(page: Page, errors: list[str]) -> Page:
 
 
 def tap_scan(page: Page) -> None:
-    page.get_by_role("link", name="扫码", exact=True).click()
+    page.locator(".scan-entry").get_by_role("link", name="扫码", exact=True).click()
     expect(page).to_have_url(re.compile(r"/scan$"))
 
 
@@ -211,3 +211,28 @@ def test_the_install_offer_is_made_once(page: Page):
     page.goto("/install")  # the install page still offers it
     page.evaluate(OFFER_INSTALL)
     expect(page.get_by_role("button", name="安装学工随行")).to_be_visible()
+
+
+WASM = "/static/npm/zxing-wasm/reader/zxing_reader.wasm"
+CACHED_WASM = f"""async () => {{
+  for (const name of await caches.keys()) {{
+    const cache = await caches.open(name);
+    if (await cache.match("{WASM}")) return true;
+  }}
+  return false;
+}}"""
+
+
+def test_the_qr_decoder_is_kept_by_preparing_not_at_install(page: Page):
+    # the worker installs on the login page: its shell leaves out the 1 MB decoder, which
+    # 准备巡查 keeps on a browser without a QR-reading BarcodeDetector (Chromium on Linux)
+    page.goto("/login")
+    wait_for_worker(page)
+    assert page.evaluate(CACHED_WASM) is False
+    log_in(page, "counselor1")
+    prepare_for_rounds(page)
+    native = page.evaluate(
+        "async () => 'BarcodeDetector' in window && "
+        "(await BarcodeDetector.getSupportedFormats()).includes('qr_code')"
+    )
+    assert page.evaluate(CACHED_WASM) is (not native)

@@ -75,6 +75,11 @@ async function showOutbox() {
   badge.textContent =
     `${state.pending} 条待同步` + (state.problems ? ` · ${state.problems} 条需处理` : "");
   badge.hidden = state.pending + state.problems === 0;
+  // the tab bar's and the long forms' summary bars carry the count too (base.html, the forms)
+  for (const count of document.querySelectorAll("[data-outbox-count]")) {
+    count.textContent = state.pending + state.problems;
+    count.hidden = state.pending + state.problems === 0;
+  }
   document.querySelector("[data-login-expired]").hidden = !(state.loginExpired && state.pending);
   if (document.querySelector("[data-outbox]")) await drawOutboxPage(state);
   const week = document.querySelector("[data-week]");
@@ -85,6 +90,8 @@ async function showOutbox() {
 
 /** Which weekly quotas an outbox item will count for; mirrors the kinds' counts_as. */
 function facetsOf(item) {
+  // a correction or a deletion waiting to be sent adds no record (the server counts the rest)
+  if (item.op && item.op !== "create") return [];
   const form = item.form;
   if (item.kind !== "dorm_visit") return [item.kind];
   const facets = ["dorm_visit"];
@@ -105,9 +112,12 @@ async function drawPendingQuotas(week) {
     let pending = counted.length;
     if (row.dataset.distinct === "students") {
       // each student once: those already counted on the server, and those in several items
+      // a group talk (several students) counts once, as the server counts it (server/week.py)
       const done = new Set(row.dataset.students.split(",").filter(Boolean));
-      const more = new Set(counted.flatMap((item) => [].concat(item.form.student_ids || [])));
-      pending = [...more].filter((id) => !done.has(id)).length;
+      const ids = (item) => [].concat(item.form.student_ids || []);
+      const groups = counted.filter((item) => ids(item).length > 1).length;
+      const more = new Set(counted.filter((item) => ids(item).length <= 1).flatMap(ids));
+      pending = [...more].filter((id) => !done.has(id)).length + groups;
     }
     const label = row.querySelector("[data-pending]");
     label.textContent = `+${pending} 待同步`;
@@ -134,6 +144,13 @@ function outboxRow(item) {
   field("recorded").textContent = outbox.formatTime(item.recorded_at);
   field("status").textContent = outbox.LABELS[item.status] || item.status;
   field("reason").textContent = item.reason || "";
+  if (item.status === "conflict") {
+    // the server keeps the phone's version: both side by side, the person decides
+    const template = document.querySelector("template[data-outbox-row]");
+    const resolve = li.querySelector("[data-resolve]");
+    resolve.href = template.dataset.conflictUrl.replace(/0{8}-0{4}-0{4}-0{4}-0{12}/, item.id);
+    resolve.hidden = false;
+  }
   const removeButton = li.querySelector("[data-remove]");
   // conflicts are kept on the server for the author; a rejected entry can only be retyped
   removeButton.hidden = item.status === "pending";
@@ -206,7 +223,13 @@ async function prepareForRounds(section) {
     const failed = new Set(result.failed);
     const rooms = plan.items.filter((i) => i.kind === "room" && !failed.has(i.url)).length;
     await outbox.setMeta("last_prepared", { at: new Date().toISOString(), rooms });
+    await outbox.setMeta("tonight", plan.tonight); // 下一间 after a visit saved offline
     const rosters = plan.items.filter((i) => i.kind === "roster" && !failed.has(i.url)).length;
+    if (!(await readsQrNatively())) {
+      // 扫码 offline needs the wasm decoder on this browser: kept now, not at install
+      const decoder = await askWorker({ type: "decoder" }, () => {});
+      for (const url of decoder.failed) failed.add(url);
+    }
     summary.textContent = prepareSummary(plan, rooms, failed.size, rosters);
   } catch (error) {
     summary.textContent = error.message;
@@ -215,6 +238,12 @@ async function prepareForRounds(section) {
     button.disabled = false;
     showLastPrepared(section);
   }
+}
+
+async function readsQrNatively() {
+  if (!("BarcodeDetector" in window)) return false;
+  const formats = await window.BarcodeDetector.getSupportedFormats().catch(() => []);
+  return formats.includes("qr_code");
 }
 
 async function fetchPlan(url) {
@@ -291,7 +320,10 @@ async function logOut(event) {
     alert("没有网络，无法退出登录。请联网后再试。");
     return;
   }
-  await wipePhone();
+  // the login page comes next whatever happens here: a worker still installing can make
+  // emptying fail ("The connection was closed"), and the server's Clear-Site-Data empties
+  // the browser anyway
+  await wipePhone().catch(() => {});
   location.assign(response.url);
 }
 
@@ -316,32 +348,65 @@ async function wipePhone() {
   }
 }
 
-// --- 联系家长: only the chosen student's guardians ---------------------------------------------
+// --- after a visit: 扫下一间, 下一间 and tonight's rooms, from the round 准备巡查 kept -------------
 
-function filterGuardians(form) {
-  const student = form.querySelector("[data-guardian-student]");
-  const guardians = form.querySelector("[data-guardians]");
-  if (!student || !guardians) return;
-  const show = () => {
-    for (const option of guardians.options) {
-      if (!option.dataset.student) continue;
-      option.hidden = option.dataset.student !== student.value;
-      if (option.hidden && option.selected) guardians.value = "";
-    }
-  };
-  student.addEventListener("change", show);
-  show();
+/** The room ids visited tonight: those the server knew when preparing, and the visits in the outbox. */
+async function visitedTonight(since) {
+  const from = new Date(since);
+  const waiting = (await outbox.list()).filter(
+    (item) => item.kind === "dorm_visit" && item.op === "create" && new Date(item.recorded_at) >= from,
+  );
+  return waiting.map((item) => Number(item.form.room_id));
 }
+
+function collegeDay(date) {
+  return new Date(date.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 10); // UTC+8
+}
+
+/** The offline "saved" fragment after a dorm visit: 扫下一间 and the next room not visited. */
+async function showNextOffline(section) {
+  const items = await outbox.list();
+  const last = items.reduce((a, b) => ((b.mutation_no || 0) > (a?.mutation_no || 0) ? b : a), null);
+  if (!last || last.kind !== "dorm_visit") return;
+  section.querySelector("[data-offline-next]").hidden = false;
+  const round = await outbox.getMeta("tonight");
+  if (!round || round.date !== collegeDay(new Date())) return;
+  const visited = new Set([...round.visited, ...(await visitedTonight(round.since))]);
+  const ids = round.rooms.map((r) => r.id);
+  const here = ids.indexOf(Number(last.form.room_id));
+  const order = [...round.rooms.slice(here + 1), ...round.rooms.slice(0, here + 1)];
+  const next = order.find((r) => !visited.has(r.id));
+  const link = section.querySelector("[data-next-room]");
+  if (!next) return;
+  link.href = next.url;
+  link.textContent = `下一间：${next.title}`;
+  link.hidden = false;
+}
+
+/** 今晚的宿舍 (possibly a cached copy): tick the rooms whose visits wait in the outbox too. */
+async function tickTonight(section) {
+  const waiting = new Set(await visitedTonight(section.dataset.since));
+  const rows = [...section.querySelectorAll("[data-room-id]")];
+  for (const row of rows) {
+    if (!waiting.has(Number(row.dataset.roomId))) continue;
+    row.classList.add("visited");
+    row.querySelector("[data-tick]").hidden = false;
+  }
+  const count = section.querySelector("[data-tonight-count]");
+  count.textContent = `已走访 ${rows.filter((r) => r.classList.contains("visited")).length} / ${rows.length}`;
+}
+
 document.addEventListener("htmx:load", (event) => {
-  const form = event.detail.elt.querySelector?.("form") || event.detail.elt;
-  if (form instanceof HTMLFormElement) filterGuardians(form);
+  const saved = event.detail.elt.closest?.("[data-saved-offline]") || event.detail.elt.querySelector?.("[data-saved-offline]");
+  if (saved) showNextOffline(saved);
 });
-for (const form of document.querySelectorAll("form")) filterGuardians(form);
 
 // --- start ------------------------------------------------------------------------------------
 
 if ("serviceWorker" in navigator) {
-  navigator.serviceWorker.register("/sw.js", { scope: "/" });
+  // without a connection the worker script cannot be fetched, and leaving the page while it
+  // registers aborts it: the next page load registers it
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
 }
 startReplay();
 const prepare = document.querySelector("[data-prepare]");
@@ -350,3 +415,9 @@ if (prepare) {
   showLastPrepared(prepare);
 }
 document.querySelector("[data-logout]")?.addEventListener("submit", logOut);
+const tonight = document.querySelector("[data-tonight]");
+if (tonight) tickTonight(tonight);
+// the tab bar marks the page it is on
+for (const tab of document.querySelectorAll(".tabbar a")) {
+  if (new URL(tab.href).pathname === location.pathname) tab.setAttribute("aria-current", "page");
+}

@@ -4,7 +4,10 @@
 //
 // An item is a mutation as /sync/push takes it, plus what the phone needs to show it:
 //   { id, op, kind, form, base_revision, schema_version, recorded_at, mutation_no,
-//     label, status: "pending" | "conflict" | "rejected", reason }
+//     label, status: "pending" | "conflict" | "rejected", reason, photos }
+// `photos` (a visit's evidence, web/static/photos.js) are Blobs, uploaded to /sync/photos
+// once the entry is stored; the item leaves the phone only when they all are. A delete
+// (op "delete", from the delete form) carries its reason in `form.reason`.
 // `form` holds the form's fields exactly as the HTML form posts them (the server maps them
 // with the kind's own form mapping); fields whose names start with "_" are for the phone
 // (CSRF token, kind, form version, label) and are not sent.
@@ -14,7 +17,10 @@
   const DB_NAME = "xuegong";
   const DB_VERSION = 1;
   const PUSH_URL = "/sync/push";
-  const BATCH_SIZE = 20; // small batches: a corridor link may carry only a little at a time
+  const PHOTO_URL = "/sync/photos";
+  // up to 100 a push (the server takes 200): each push is a round trip and a commit, and a
+  // dorm visit is about 1 KB, so 100 still fit in the push timeout on a slow corridor link
+  const BATCH_SIZE = 100;
   const PUSH_TIMEOUT_MS = 20000; // a push slower than this is treated as no connection
   const CHANNEL = "xg-outbox"; // BroadcastChannel: every page redraws its badge on a change
   const SYNC_LOCK = "xg-outbox-sync"; // Web Lock: one replay at a time (pages and worker)
@@ -116,8 +122,19 @@
 
   const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-  /** Queue a saved form (FormData); returns the item. The same save twice is stored once. */
-  async function add(formData) {
+  /** A datetime-local value on the college's clock (UTC+8, no daylight saving) as an ISO
+   * moment, or "" — the server reads the same field the same way (server/routes/forms.py). */
+  function occurredAt(value) {
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?$/.test(value || "")) return "";
+    const moment = new Date(value + (value.length === 16 ? ":00" : "") + "+08:00");
+    return Number.isNaN(moment.getTime()) ? "" : moment.toISOString();
+  }
+
+  /**
+   * Queue a saved form (FormData), with its photos (Blobs) if any; returns the item. The
+   * same save twice is stored once.
+   */
+  async function add(formData, photos = []) {
     const { fields, phone } = formFields(formData);
     const db = await openDb();
     // one transaction: the mutation number is taken and the item stored together
@@ -127,16 +144,18 @@
     const { deviceId, mutationNo } = await nextNumber(meta, items);
     // the page puts a fresh UUIDv7 into entry_id; random ids only cover a form without one
     let id = UUID.test(fields.entry_id || "") ? fields.entry_id : scope.crypto.randomUUID();
-    // an edit form (_op=update) names the revision it started from; the server re-checks it
-    const op = phone._op === "update" ? "update" : "create";
-    const baseRevision = op === "update" ? Number(fields.base_revision) || null : null;
+    // an edit form (_op=update) or the delete form (_op=delete) names the revision it started
+    // from; the server re-checks it
+    const op = ["update", "delete"].includes(phone._op) ? phone._op : "create";
+    const baseRevision = op !== "create" ? Number(fields.base_revision) || null : null;
     const earlier = await items.get(id);
     if (earlier && JSON.stringify(earlier.form) === JSON.stringify(fields)) {
       await tx.done;
       return earlier;
     }
-    // a second edit of the same record before either was sent replaces the first (same base)
-    const replaces = earlier && op === "update" && earlier.op === "update";
+    // a second edit (or a delete) of the same record before either was sent replaces the
+    // first (same base)
+    const replaces = earlier && op !== "create" && earlier.op !== "create";
     if (earlier && !replaces) id = scope.crypto.randomUUID(); // an id reused for other content
     fields.entry_id = id;
     const item = {
@@ -146,11 +165,13 @@
       form: fields,
       base_revision: replaces ? earlier.base_revision : baseRevision,
       schema_version: Number(phone._schema_version) || 1,
-      recorded_at: new Date().toISOString(),
+      // a talk's or contact's 时间 typed in the form (web/static/forms.js), else the phone's now
+      recorded_at: occurredAt(phone._recorded_at) || new Date().toISOString(),
       mutation_no: mutationNo,
       label: phone._label || phone._kind,
       status: "pending",
       reason: null,
+      photos: photos.slice(0, 3),
     };
     await Promise.all([
       meta.put(deviceId, "device_id"),
@@ -196,8 +217,9 @@
         continue;
       }
       if (answer.state !== "ok") return finish({ ...answer, sent });
-      const left = await settle(batch, answer.results);
+      const { left, photos } = await settle(batch, answer.results);
       sent += batch.length - left;
+      if (photos !== "ok") return finish({ state: photos, sent }); // tried again later
       if (left === batch.length) return finish({ state: "refused", sent }); // no progress
     }
   }
@@ -233,21 +255,27 @@
   }
 
   function mutation(item) {
-    const { label, status, reason, ...sent } = item; // the phone's own fields stay here
+    const { label, status, reason, photos, ...sent } = item; // the phone's own fields stay here
     return sent;
   }
 
-  /** Apply the server's answers; returns how many items of the batch are still pending. */
+  /**
+   * Apply the server's answers; returns { left: how many items of the batch are still
+   * pending, photos: "ok" | "offline" | "login" } — an item whose entry is stored but whose
+   * photos could not all be sent stays pending (its resend is a duplicate).
+   */
   async function settle(batch, results) {
     const db = await openDb();
     const tx = db.transaction("outbox", "readwrite");
     const byId = new Map(batch.map((item) => [item.id, item]));
+    const withPhotos = [];
     for (const result of results) {
       const item = byId.get(result.id);
       if (!item) continue;
       byId.delete(result.id);
       if (result.status === "applied" || result.status === "duplicate") {
-        tx.store.delete(item.id); // acknowledged: only now may it leave the phone
+        if (item.photos?.length) withPhotos.push(item); // leaves once its photos are stored
+        else tx.store.delete(item.id); // acknowledged: only now may it leave the phone
       } else if (result.status === "conflict" || result.status === "rejected") {
         // permanent: shown with the server's reason, not sent again
         tx.store.put({ ...item, status: result.status, reason: result.reason || null });
@@ -256,8 +284,51 @@
       }
     }
     await tx.done;
+    let left = byId.size;
+    let photos = "ok";
+    for (const item of withPhotos) {
+      const sent = photos === "ok" ? await sendPhotos(item) : { state: photos };
+      if (sent.state === "ok") {
+        await db.delete("outbox", item.id);
+      } else if (sent.state === "refused") {
+        const why = `记录已保存，但照片未能保存：${sent.reason}`;
+        await db.put("outbox", { ...item, status: "rejected", reason: why });
+      } else {
+        left += 1;
+        photos = sent.state; // offline or login: the rest waits too
+      }
+    }
     announce();
-    return byId.size;
+    return { left, photos };
+  }
+
+  /** Upload an item's photos, one request each; the server answers a resent one the same. */
+  async function sendPhotos(item) {
+    for (const [index, photo] of item.photos.entries()) {
+      const url = `${PHOTO_URL}?entry_id=${encodeURIComponent(item.id)}&position=${index + 1}`;
+      let response;
+      try {
+        response = await fetch(url, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": photo.type || "image/jpeg", Accept: "application/json" },
+          body: photo,
+          signal: AbortSignal.timeout(PUSH_TIMEOUT_MS),
+        });
+      } catch {
+        return { state: "offline" };
+      }
+      if (response.status === 401 || response.redirected) {
+        await setMeta("login_expired", true);
+        return { state: "login" };
+      }
+      if (response.status >= 500) return { state: "offline" };
+      if (!response.ok) {
+        const body = await response.json().catch(() => ({}));
+        return { state: "refused", reason: body.detail || `服务器返回 ${response.status}` };
+      }
+    }
+    return { state: "ok" };
   }
 
   function finish(result) {

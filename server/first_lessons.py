@@ -1,0 +1,108 @@
+"""The first lesson of each professional-foundation course (专业基础课) of the semester
+(guideline §2.6.1: 辅导员、班主任要深入课堂听专业基础课的第一次课).
+
+The timetable (the import's 课表 sheet) gives each class's lessons of the semester; a course
+is a 专业基础课 by the 课程 sheet's column of that name (`Course.professional_foundation`).
+A class's first lesson of such a course is the earliest of its weekly lessons in its first
+week: week 1 is the week (Monday to Sunday) holding the semester's first day. A 听课 record
+ticked 专业基础课第一课 for that class and course, dated in the semester, clears it, by
+either of the two. Until then it is due for the class's counselor and class teacher; once
+its day has passed it is missed, and the department's leader sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from server import clock, scope, semesters
+from server.models import ClassCourse, Course, Entry, SchoolClass, TimetableSlot, User
+from server.records import LECTURE_OBSERVATION
+
+
+@dataclass
+class FirstLesson:
+    taught: ClassCourse
+    school_class: SchoolClass
+    day: date
+    periods: str
+    cleared: bool
+
+    def missed(self, today: date) -> bool:
+        return not self.cleared and self.day < today
+
+
+def lesson_day(term: semesters.Term, week: int, weekday: int) -> date:
+    return clock.monday_of(term.first) + timedelta(days=7 * (week - 1) + weekday - 1)
+
+
+def first_lessons(db: Session, classes: list[SchoolClass], today: date) -> list[FirstLesson]:
+    """The semester's first lessons of the 专业基础课 of these classes, soonest first."""
+    term = semesters.term_of(db, today)
+    by_id = {c.id: c for c in classes}
+    slots = db.scalars(
+        select(TimetableSlot)
+        .options(joinedload(TimetableSlot.class_course).joinedload(ClassCourse.course),
+                 joinedload(TimetableSlot.class_course).joinedload(ClassCourse.teacher))
+        .join(ClassCourse, ClassCourse.id == TimetableSlot.class_course_id)
+        .join(Course, Course.id == ClassCourse.course_id)
+        .where(ClassCourse.class_id.in_(list(by_id)), TimetableSlot.semester == term.name,
+               Course.professional_foundation.is_(True))
+    ).all()  # fmt: skip
+    first: dict[int, tuple[date, str, ClassCourse]] = {}
+    for slot in slots:
+        day = lesson_day(term, slot.first_week, slot.weekday)
+        key = slot.class_course_id
+        if key not in first or (day, slot.periods) < first[key][:2]:
+            first[key] = (day, slot.periods, slot.class_course)
+    seen = observed(db, list(by_id), term)
+    lessons = [
+        FirstLesson(taught, by_id[taught.class_id], day, periods,
+                    (taught.class_id, taught.course_id) in seen)
+        for day, periods, taught in first.values()
+    ]  # fmt: skip
+    return sorted(lessons, key=lambda lesson: (lesson.day, lesson.school_class.name))
+
+
+def observed(db: Session, class_ids: list[int], term: semesters.Term) -> set[tuple[int, int]]:
+    """(class, course) pairs with a first-lesson observation dated in the semester."""
+    pairs = set()
+    for payload in db.scalars(
+        select(Entry.payload).where(
+            Entry.kind == LECTURE_OBSERVATION.name, Entry.deleted.is_(False),
+            Entry.class_id.in_(class_ids),
+        )
+    ):  # fmt: skip
+        day = payload.get("date")
+        if payload.get("first_lesson") and day and term.first.isoformat() <= day <= term.last.isoformat():
+            pairs.add((payload.get("class_id"), payload.get("course_id")))
+    return pairs
+
+
+def due_for(db: Session, user: User, today: date) -> list[FirstLesson]:
+    """On the due list of the class's counselor and class teacher: first lessons not yet
+    observed this semester."""
+    mine = list(
+        db.scalars(
+            select(SchoolClass).where(
+                scope.current_class(),
+                (SchoolClass.counselor_id == user.id) | (SchoolClass.class_teacher_id == user.id),
+            )
+        )
+    )
+    return [lesson for lesson in first_lessons(db, mine, today) if not lesson.cleared]
+
+
+def missed_in(db: Session, department_id: int, today: date) -> list[FirstLesson]:
+    """The department's first lessons whose day passed without an observation."""
+    classes = list(
+        db.scalars(
+            select(SchoolClass)
+            .options(joinedload(SchoolClass.counselor), joinedload(SchoolClass.class_teacher))
+            .where(SchoolClass.department_id == department_id, scope.current_class())
+        )
+    )
+    return [lesson for lesson in first_lessons(db, classes, today) if lesson.missed(today)]
