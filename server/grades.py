@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from server import scope, semesters, xlsx
@@ -117,7 +117,7 @@ def statistics(db: Session, classes: list[SchoolClass], semester: str) -> list[C
         .subquery()
     )
     results = (
-        select(enrolled.c.class_id, CourseResult.course, func.count(), func.sum(CourseResult.failed),
+        select(enrolled.c.class_id, CourseResult.course, func.count(), func.sum(case((CourseResult.failed, 1), else_=0)),
                func.sum(CourseResult.points), func.count(CourseResult.points))
         .join(enrolled, enrolled.c.id == CourseResult.student_id)
         .where(CourseResult.semester == semester)
