@@ -36,7 +36,9 @@ from litestar.utils.scope.state import ScopeState
 
 from server.settings import Settings
 
-EXCLUDE = ["/sync"]
+# static files, icons and the worker set no CSRF cookie: 200 bytes on each of a first load's
+# twenty responses, and a Set-Cookie keeps a shared cache from keeping a file
+EXCLUDE = ["/sync", "^/static/", "^/icons/", "^/favicon.ico$", "^/manifest.webmanifest$", "^/sw.js$"]
 
 
 def config(settings: Settings) -> CSRFConfig:

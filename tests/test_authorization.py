@@ -286,6 +286,7 @@ GETS = {
     "/offline/door": PUBLIC,
     "/offline/saved": PUBLIC,
     "/rounds/plan": STAFF,
+    "/rounds/rooms": STAFF,  # the door pages of the plan, in one response
     # JSON for phones: an expired login is 401, never a redirect to a page
     "/sync/pull": answers(OK, anonymous=EXPIRED),
     "/sync/conflicts": answers(OK, anonymous=EXPIRED),

@@ -8,8 +8,12 @@ on the login page.
 
 from __future__ import annotations
 
-from litestar import get
-from litestar.response import File, Template
+import functools
+import hashlib
+import re
+
+from litestar import Response, get
+from litestar.response import Template
 from litestar.static_files import create_static_files_router
 
 from server.settings import PROJECT_DIR
@@ -29,14 +33,31 @@ SHELL_PAGE = {"exclude_from_auth": True, "sync_to_thread": False, "include_in_sc
 
 
 @get("/sw.js", name="service_worker", sync_to_thread=False, include_in_schema=False)
-def service_worker() -> File:
+def service_worker() -> Response:
     # no-cache: the browser checks for a new worker on every visit
-    return File(
-        SERVICE_WORKER,
+    return Response(
+        worker_script(),
         media_type="text/javascript",
-        content_disposition_type="inline",
         headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
     )
+
+
+ASSET_CALL = re.compile(r'asset\("(/static(/[\w./-]+))"\)')
+VERSION_LINE = re.compile(r'^const VERSION = "([^"]+)";', re.M)
+
+
+@functools.cache
+def worker_script() -> str:
+    """web/sw.js with every `asset("/static/<file>")` under the file's content hash, and the
+    hashes in its cache VERSION (a changed file makes a new worker and a new shell cache).
+    Made once per process, like the templates' asset() (a release starts new processes)."""
+    from server.app import asset_url  # the app imports this module
+
+    script = ASSET_CALL.sub(
+        lambda m: f'asset("{asset_url(m.group(2))}")', SERVICE_WORKER.read_text()
+    )
+    digest = hashlib.sha256(script.encode()).hexdigest()[:12]
+    return VERSION_LINE.sub(lambda m: f'const VERSION = "{m.group(1)}-{digest}";', script, 1)
 
 
 @get("/offline", name="offline", **SHELL_PAGE)

@@ -216,7 +216,8 @@ async function prepareForRounds(section) {
     progress.max = plan.items.length;
     progress.value = 0;
     progress.hidden = false;
-    const result = await askWorker({ type: "prepare", items: plan.items }, (message) => {
+    const request = { type: "prepare", items: plan.items, roomsUrl: plan.rooms_url };
+    const result = await askWorker(request, (message) => {
       progress.value = message.done;
       summary.textContent = `正在缓存 ${message.done} / ${message.total}`;
     });
