@@ -18,11 +18,10 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.orm import Session
 
-from server import auth, clock, csrf, errors, flash, homes, params
+from server import auth, clock, csrf, errors, flash, homes, params, static_files
 from server import notify as notify_loop
 from server.db import APP_POOL, WORKER_THREADS, make_engine, make_sessionmaker, writing
 from server.escalations import STATES as ESCALATION_STATES
@@ -175,8 +174,8 @@ def _templates(settings: Settings) -> TemplateConfig:
 
 STATIC_DIRS = [WEB_DIR / "static", *NPM_DIRS]
 # a static file asked for under its content's hash never changes: the browser keeps it a year
-# and never asks again; asked for without (the worker's app shell, ES module imports) it is
-# revalidated (ETag) on every use
+# and never asks again; asked for without (ES module imports) it is revalidated (ETag, 304)
+# on every use
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 
@@ -188,16 +187,11 @@ def asset_url(file_path: str) -> str:
 
     Cached for the life of the process: static files ship with the app and change only with a
     new release, which starts new processes."""
-    folders, name = STATIC_DIRS, file_path.lstrip("/")
-    if name.startswith("npm/"):  # an npm package's own folder (server/routes/pwa.py)
-        package, _, name = name.removeprefix("npm/").partition("/")
-        folders = [pwa.NPM_PACKAGES[package]]
-    for folder in folders:
-        path = folder / name
-        if path.is_file():
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-            return f"/static{file_path}?v={digest}"
-    raise FileNotFoundError(file_path)
+    path = static_files.find(file_path, STATIC_DIRS, pwa.NPM_PACKAGES)
+    if path is None:
+        raise FileNotFoundError(file_path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return f"/static{file_path}?v={digest}"
 
 
 # no inline script or style anywhere (htmx's own indicator style is off: base.html), no
@@ -252,8 +246,14 @@ def _compression() -> CompressionConfig:
     # that do not take brotli (Chromium sends "br" over https only): a phone on a dorm
     # corridor's signal gets a page in a fifth of the bytes. Brotli 5 is about 10 % smaller
     # than gzip 6 on pages and costs about as much CPU; higher qualities cost many times more.
+    # Static files and the worker come compressed already, at brotli's best
+    # (server/static_files.py).
     return CompressionConfig(
-        backend="brotli", brotli_quality=5, gzip_compress_level=6, minimum_size=500
+        backend="brotli",
+        brotli_quality=5,
+        gzip_compress_level=6,
+        minimum_size=500,
+        exclude=["^/static/", "^/sw.js$"],
     )
 
 
@@ -291,9 +291,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             *ROUTES,
-            create_static_files_router(
-                path="/static", directories=STATIC_DIRS, name="static"
-            ),
+            static_files.handler(STATIC_DIRS, pwa.NPM_PACKAGES),
         ],
         dependencies={
             "db": Provide(provide_db),

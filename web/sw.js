@@ -6,7 +6,7 @@
 // first. A form post carrying `_kind` that cannot reach the server goes to the outbox and is
 // answered at once. htmx fragments and JSON are never cached.
 
-const VERSION = "v13"; // bump when a shell page or uuidv7 changes (the server adds the hashes of asset()s)
+const VERSION = "v13"; // bump when a shell page changes (the server adds the files' hashes)
 const SHELL_CACHE = `xg-shell-${VERSION}`;
 // pages kept for offline use (准备巡查 and pages visited); they survive worker updates
 const PAGES_CACHE = "xg-pages-v1";
@@ -23,7 +23,7 @@ const DOOR_NOT_PREPARED = "/offline/door";
 const SAVED_FRAGMENT = "/offline/saved";
 const OUTBOX_PAGE = "/outbox";
 // kept at install, which may be on the login page: what every page loads, and the pages
-// shown without a connection
+// shown without a connection (SHELL_PAGES)
 const SHELL = [
   asset("/static/htmx.min.js"),
   asset("/static/app.css"),
@@ -32,13 +32,11 @@ const SHELL = [
   asset("/static/forms.js"), // the student picker, counters and 时间 on the record forms
   asset("/static/conflicts.js"), // the conflict pages: a resolved conflict leaves the outbox
   asset("/static/npm/idb/umd.js"),
-  "/static/npm/uuidv7/index.js", // imported by app.js under this name (an ES module import)
   asset("/static/install.js"),
-  OFFLINE_PAGE,
-  DOOR_NOT_PREPARED,
-  SAVED_FRAGMENT,
-  OUTBOX_PAGE,
 ];
+// the pages shown without a connection, in one response (GET SHELL_PAGES_URL) at install
+const SHELL_PAGES = [OFFLINE_PAGE, DOOR_NOT_PREPARED, SAVED_FRAGMENT, OUTBOX_PAGE];
+const SHELL_PAGES_URL = "/offline/shell";
 // kept by 准备巡查 (and by any page that loads them online, cacheFirst): the scripts of the
 // pages it caches, and 扫码 offline (the scanner page and its script; the decoder below only
 // where needed). Not at install: a tenth of a first load that many never use.
@@ -85,13 +83,14 @@ self.addEventListener("activate", (event) => {
 async function precache() {
   const cache = await caches.open(SHELL_CACHE);
   await cache.addAll(SHELL.map(shellRequest));
+  const kept = await keepBundle(cache, SHELL_PAGES_URL);
+  if (SHELL_PAGES.some((url) => !kept.has(url))) throw new Error("the shell pages are not kept");
 }
 
-// The files the page has just loaded come from the browser's HTTP cache, not again over the
-// air: a file under its hash never changes; an ES module import (no hash) is the copy the page
-// runs ("force-cache"; a new copy of such a file needs a new VERSION). Pages: from the server.
+// A file under its hash never changes: the copy the page has just loaded comes from the
+// browser's HTTP cache, not again over the air. Pages are asked of the server.
 function shellRequest(url) {
-  const mode = !url.startsWith("/static/") ? "no-cache" : url.includes("?v=") ? "default" : "force-cache";
+  const mode = url.includes("?v=") ? "default" : "no-cache";
   return new Request(url, { cache: mode });
 }
 
@@ -193,7 +192,7 @@ async function cachedPage(request) {
     const prepared = await caches.match(STUDENTS_OFFLINE, { ignoreVary: true });
     if (prepared) return markOffline(prepared);
   }
-  if (SHELL.includes(path) || ROUNDS_FILES.includes(path)) {
+  if (SHELL_PAGES.includes(path) || ROUNDS_FILES.includes(path)) {
     // shell pages show the phone's own data (outbox): no "data as of" mark; ?saved=… ignored
     return caches.match(request, { ignoreVary: true, ignoreSearch: true });
   }
@@ -297,7 +296,8 @@ self.addEventListener("message", (event) => {
 });
 
 /** Fetch and keep every page of the plan; tell the page how far it got. The rooms' door
- * pages come in one response (`roomsUrl`, GET /rounds/rooms), the others one by one. */
+ * pages come in one response (`roomsUrl`, GET /rounds/rooms: keepBundle), the others one by
+ * one. */
 async function prepare(items, roomsUrl, port) {
   const cache = await caches.open(PAGES_CACHE);
   const rooms = roomsUrl ? items.filter((item) => item.kind === "room") : [];
@@ -316,7 +316,7 @@ async function prepare(items, roomsUrl, port) {
   }
   async function fetchRooms() {
     if (!rooms.length) return;
-    const kept = await keepRooms(cache, roomsUrl);
+    const kept = await keepBundle(cache, roomsUrl);
     for (const room of rooms) if (!kept.has(room.url)) failed.push(room.url);
     progress(rooms.length);
   }
@@ -341,9 +341,10 @@ async function keepDecoder(port) {
   }
 }
 
-/** The door pages of GET /rounds/rooms, each kept as if it had been fetched on its own
- * (its Date header says when: "离线 · 数据截至 …"); the set of URLs kept. */
-async function keepRooms(cache, url) {
+/** The pages of a bundle (server/bundles.py: GET /rounds/rooms, /offline/shell), each kept
+ * as if it had been fetched on its own (its Date header says when: "离线 · 数据截至 …");
+ * the set of URLs kept. */
+async function keepBundle(cache, url) {
   const kept = new Set();
   try {
     const response = await fetch(url, { cache: "no-store", headers: { Accept: "application/json" } });

@@ -15,11 +15,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from litestar import Request, Response, get
-from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
-from server import clock, doors, scope, tonight
+from server import bundles, clock, doors, scope, tonight
 from server.attendance import ATTENDANCE_CHECK
 from server.dorm_visits import DORM_VISIT
 from server.kinds import RECORD_KINDS
@@ -104,24 +103,19 @@ def rounds_plan(request: Request[User, dict, object], db: Session, settings: Set
 def rounds_rooms(
     request: Request[User, dict, object], db: Session, settings: Settings
 ) -> Response:
-    """The door page of every room of the plan, as /d/<token> draws it: `{"pages": [{"url",
-    "html"}]}`. The service worker keeps each page under its own URL."""
+    """The door page of every room of the plan, as /d/<token> draws it, in one response
+    (server/bundles.py); the service worker keeps each under its own URL."""
     rooms = rooms_to_prepare(db, request.user, clock.today())[:MAX_ROOMS]
     reverse = request.app.route_reverse
-    pages = [
+    return bundles.bundle(
+        request,
         {
-            "url": reverse("door", token=doors.room_token(settings, room)),
-            "html": _render(request, door_form(db, room, request.user)),
-        }
-        for room in rooms
-    ]
-    return Response({"pages": pages}, headers={"Cache-Control": "no-store"})
-
-
-def _render(request: Request, template: Template) -> str:
-    """A page as its own response would draw it (request, csrf_input and the app's globals)."""
-    jinja = request.app.template_engine.get_template(template.template_name)
-    return jinja.render(**template.create_template_context(request))
+            reverse("door", token=doors.room_token(settings, room)): door_form(
+                db, room, request.user
+            )
+            for room in rooms
+        },
+    )
 
 
 def rooms_to_prepare(db: Session, user: User, today: date) -> list[Room]:

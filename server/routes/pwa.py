@@ -12,19 +12,19 @@ import functools
 import hashlib
 import re
 
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.response import Template
-from litestar.static_files import create_static_files_router
 
+from server import bundles, static_files
 from server.settings import PROJECT_DIR
 
 SERVICE_WORKER = PROJECT_DIR / "web" / "sw.js"
 NODE_MODULES = PROJECT_DIR / "node_modules"
-# npm packages whose build folders share file names (both have an index.js), so each gets
-# its own folder under /static/npm/ instead of joining app.NPM_DIRS; from package-lock.json
+# npm packages whose build folders share file names (index.js), so each gets
+# its own folder under /static/npm/<package>/ (server/static_files.py) instead of joining
+# app.NPM_DIRS; from package-lock.json
 NPM_PACKAGES = {
     "idb": NODE_MODULES / "idb" / "build",  # umd.js: IndexedDB with promises, for importScripts
-    "uuidv7": NODE_MODULES / "uuidv7" / "dist",  # index.js: ES module, entry ids in pages
     # QR decoder for 扫码 where the browser has no BarcodeDetector: es/reader/index.js
     # (ES module, imports ../share.js) and reader/zxing_reader.wasm
     "zxing-wasm": NODE_MODULES / "zxing-wasm" / "dist",
@@ -33,13 +33,19 @@ SHELL_PAGE = {"exclude_from_auth": True, "sync_to_thread": False, "include_in_sc
 
 
 @get("/sw.js", name="service_worker", sync_to_thread=False, include_in_schema=False)
-def service_worker() -> Response:
-    # no-cache: the browser checks for a new worker on every visit
-    return Response(
-        worker_script(),
-        media_type="text/javascript",
-        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
-    )
+def service_worker(request: Request) -> Response:
+    # no-cache: the browser checks for a new worker on every visit; compressed once, like the
+    # static files (server/static_files.py)
+    encoding = static_files.accepted_encoding(request, "text/javascript")
+    headers = {"Cache-Control": "no-cache", "Service-Worker-Allowed": "/", "Vary": "Accept-Encoding"}
+    if encoding:
+        headers["Content-Encoding"] = encoding
+    return Response(_worker_bytes(encoding), media_type="text/javascript", headers=headers)
+
+
+@functools.cache
+def _worker_bytes(encoding: str) -> bytes:
+    return static_files.encode(worker_script().encode(), encoding)
 
 
 ASSET_CALL = re.compile(r'asset\("(/static(/[\w./-]+))"\)')
@@ -84,14 +90,19 @@ def outbox() -> Template:
     return Template("outbox.html")
 
 
-npm_routers = [
-    create_static_files_router(
-        path=f"/static/npm/{package}",
-        directories=[folder],
-        name=f"npm_{package}",
-        include_in_schema=False,
+@get("/offline/shell", name="shell_pages", **SHELL_PAGE)
+def shell_pages(request: Request) -> Response:
+    """The four pages above in one response (server/bundles.py), kept by the worker at install."""
+    reverse = request.app.route_reverse
+    return bundles.bundle(
+        request,
+        {
+            reverse("offline"): offline.fn(),
+            reverse("door_not_prepared"): door_not_prepared.fn(),
+            reverse("saved_offline"): saved_offline.fn(),
+            reverse("outbox"): outbox.fn(),
+        },
     )
-    for package, folder in NPM_PACKAGES.items()
-]
 
-ROUTES = [service_worker, offline, door_not_prepared, saved_offline, outbox, *npm_routers]
+
+ROUTES = [service_worker, offline, door_not_prepared, saved_offline, outbox, shell_pages]
