@@ -107,9 +107,14 @@ def kb(rows, keep=lambda url: True) -> float:
     return sum(size for url, size in rows if keep(url)) / 1000
 
 
-def wait_for_worker(page: Page) -> None:
-    """Until the worker is installed, active and controls the page."""
+def wait_for_install(page: Page) -> None:
+    """Until the worker is installed (its shell kept) and active."""
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+
+
+def wait_for_worker(page: Page) -> None:
+    """Until the worker is active and controls the page (it claims pages on activate)."""
+    wait_for_install(page)
     if not page.evaluate("!!navigator.serviceWorker.controller"):
         page.reload()
 
@@ -185,7 +190,7 @@ def first_loads(browser, base: str) -> dict:
     figures = {}
     context, page, transfers = new_context(browser, base)
     page.goto(f"{base}/login")
-    wait_for_worker(page)
+    wait_for_install(page)
     transfers.wait_quiet(page)
     figures["/login"] = transfers.take()
     context.close()
@@ -194,7 +199,7 @@ def first_loads(browser, base: str) -> dict:
     log_in(context, base)
     transfers.take()
     page.goto(f"{base}/")
-    wait_for_worker(page)
+    wait_for_install(page)
     transfers.wait_quiet(page)
     figures["/"] = transfers.take()
     page.goto(f"{base}{LATER_PAGE}")

@@ -234,6 +234,8 @@ def security_headers(settings: Settings):
         if scope["path"].startswith("/static/") and message["status"] == 200:
             versioned = b"v=" in scope.get("query_string", b"")
             headers["Cache-Control"] = IMMUTABLE if versioned else REVALIDATE
+            if versioned and "etag" in headers:
+                del headers["etag"]  # never revalidated: 35 bytes for nothing
         content_type = (headers.get("content-type") or "").encode()
         if content_type.startswith(NO_STORE_TYPES) and "cache-control" not in headers:
             headers["Cache-Control"] = "no-store"

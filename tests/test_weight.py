@@ -36,6 +36,7 @@ def test_static_files_are_compressed_once_and_decode_to_the_file(client, encodin
 def test_a_file_under_its_hash_is_kept_a_year_without_a_cookie_or_a_policy(login):
     response = login("counselor1").get(asset_url("/app.css"))  # a session: still no cookie
     assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert "etag" not in response.headers  # never revalidated
     assert response.headers["x-content-type-options"] == "nosniff"
     # a policy governs documents and workers; a Set-Cookie keeps caches from keeping the file
     assert "content-security-policy" not in response.headers
