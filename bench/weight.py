@@ -246,6 +246,7 @@ def lighthouse(app: LiveApp, pages: dict[str, str]) -> dict[str, dict[str, float
                 f"--output-path={report}",
                 "--only-categories=performance,accessibility,best-practices",
                 "--chrome-flags=--headless=new " + " ".join(CHROMIUM_ARGS),
+                f"--port={free_port()}",  # its Chromium's debugging port (XUEGONG_BENCH_PORTS)
             ]  # fmt: skip
             if name != "/login":
                 command.append(f"--extra-headers={json.dumps({'Cookie': cookie})}")

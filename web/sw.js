@@ -48,7 +48,7 @@ const ROUNDS_FILES = [
   asset("/static/scan.js"),
 ];
 // the QR decoder for browsers without a BarcodeDetector that reads QR codes (about 1 MB of
-// wasm, 410 KB compressed): not fetched at install (that was on the login page), but by
+// wasm, 363 KB compressed): not fetched at install (that was on the login page), but by
 // 准备巡查 on such a browser, or by the scanner page when it first needs it (cacheFirst keeps it)
 const DECODER = [
   asset("/static/npm/zxing-wasm/es/reader/index.js"),
@@ -85,6 +85,11 @@ async function precache() {
   await cache.addAll(SHELL.map(shellRequest));
   const kept = await keepBundle(cache, SHELL_PAGES_URL);
   if (SHELL_PAGES.some((url) => !kept.has(url))) throw new Error("the shell pages are not kept");
+  // a phone that prepared rounds under the previous worker keeps their files (their new
+  // versions): the pages 准备巡查 kept ask for them offline; a first install skips this
+  if (await caches.match("/scan", { ignoreSearch: true })) {
+    await cache.addAll(ROUNDS_FILES.map(shellRequest)).catch(() => {});
+  }
 }
 
 // A file under its hash never changes: the copy the page has just loaded comes from the
@@ -357,7 +362,7 @@ async function keepBundle(cache, url) {
       kept.add(pageUrl);
     }
   } catch {
-    // no connection: every room counts as not kept
+    // no connection: no page of the bundle is kept
   }
   return kept;
 }

@@ -3,8 +3,9 @@
 `GET /rounds/plan` lists the pages to cache, each with a title and a kind; the page asks its
 service worker to fetch and keep every one of them. The rooms' door pages (a hundred or more)
 come in one response, `GET /rounds/rooms`: one request instead of one per room, and the pages,
-alike but for their residents, compress together to a fraction of their separate size. Kinds now: `page` (home, outbox, offline
-pages, this week's duty roster), `room` (the door-visit form of every room the user may open today: where their
+alike but for their residents, compress together to a fraction of their separate size.
+
+Kinds now: `page` (home, outbox, offline pages, this week's duty roster), `room` (the door-visit form of every room the user may open today: where their
 students live and the buildings they are on duty in) and `roster` (the attendance check form
 of each class the user checks). Later areas add their own kinds to the same list, and the
 phone caches them without a change.
