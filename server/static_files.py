@@ -20,7 +20,7 @@ import mimetypes
 from pathlib import Path
 
 import brotli
-from litestar import Request, Response, get
+from litestar import Request, Response, route
 from litestar.exceptions import NotFoundException
 
 BROTLI_QUALITY = 11  # the densest; paid once per file and process
@@ -78,7 +78,13 @@ def accepted_encoding(request: Request, kind: str) -> str:
 def handler(folders: list[Path], packages: dict[str, Path]):
     """`GET /static/{file_path}` serving `folders` and the npm `packages`."""
 
-    @get("/static/{file_path:path}", name="static", sync_to_thread=True, include_in_schema=False)
+    @route(
+        "/static/{file_path:path}",
+        http_method=["GET", "HEAD"],
+        name="static",
+        sync_to_thread=True,
+        include_in_schema=False,
+    )
     def static_file(request: Request, file_path: str) -> Response:
         path = find(file_path, folders, packages)
         if path is None:

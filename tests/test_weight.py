@@ -132,3 +132,9 @@ def test_the_shell_pages_come_in_one_response_without_a_login(client):
     pages = {p["url"]: p["html"] for p in client.get("/offline/shell").json()["pages"]}
     assert set(pages) == {"/offline", "/offline/door", "/offline/saved", "/outbox"}
     assert pages["/outbox"] == client.get("/outbox").text
+
+
+def test_a_static_file_answers_head_without_a_body(client):
+    response = client.head(asset_url("/app.css"), headers={"Accept-Encoding": "br"})
+    assert response.status_code == 200
+    assert int(response.headers["content-length"]) > 0 and response.content == b""
