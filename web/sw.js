@@ -23,14 +23,14 @@ const DOOR_NOT_PREPARED = "/offline/door";
 const SAVED_FRAGMENT = "/offline/saved";
 const OUTBOX_PAGE = "/outbox";
 // kept at install, which may be on the login page: what every page loads, and the pages
-// shown without a connection (SHELL_PAGES)
+// shown without a connection (SHELL_PAGES). A page's own script (conflicts.js: the conflict
+// pages, which need the server anyway) is kept when the page first loads it (cacheFirst).
 const SHELL = [
   asset("/static/htmx.min.js"),
   asset("/static/app.css"),
   asset("/static/app.js"),
   asset("/static/outbox.js"),
   asset("/static/forms.js"), // the student picker, counters and 时间 on the record forms
-  asset("/static/conflicts.js"), // the conflict pages: a resolved conflict leaves the outbox
   asset("/static/npm/idb/umd.js"),
   asset("/static/install.js"),
 ];
