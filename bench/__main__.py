@@ -7,7 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from bench import chart_page, college_import, concurrency, load, my_week, pages, sync_push
+from bench import chart_page, college_import, concurrency, load, my_week, pages, sync_push, weight
 
 DOC = Path(__file__).parent.parent / "docs" / "performance.md"
 # make bench rewrites only what lies between these two lines
@@ -35,6 +35,8 @@ def main() -> int:
         charts += chart_page.run(name, url)
         # before the pushes of concurrency.run add to the college
         page_rows += pages.run(name, url, two_workers=name == "PostgreSQL")
+        if name == "SQLite":  # what a phone downloads does not depend on the database
+            page_weight = weight.run(url)
         loads += concurrency.run(name, url)
         sync_push.reset(url)
     import_rows, reads, imports = college_import.run(postgres)
@@ -78,6 +80,7 @@ def main() -> int:
     lines += import_figures(import_rows, reads, imports)
     lines += chart_page.figures(charts)
     lines += pages.figures(page_rows)
+    lines += weight.figures(page_weight)
     write_figures("\n".join(lines))
     print(f"wrote the figures into {DOC}")
     return 0 if all(ok for *_, ok in charts) else 1

@@ -46,6 +46,9 @@ ACCOUNT_WINDOW = timedelta(minutes=15)
 ACCOUNT_UNDER_ATTACK = 20  # failures from all addresses within ACCOUNT_WINDOW …
 ACCOUNT_SLOW_SECONDS = 10  # … space out password checks for that account, never lock it
 PUBLIC_PATHS = ["/login", "/static", "/healthz", "/sw.js", "/favicon.ico"]
+# files, not pages: no session is read or sent back (the cookie, renewed on every response,
+# is 260 bytes on each of a first load's twenty files), and no CSRF cookie (server/csrf.py)
+FILE_PATHS = ["^/static/", "^/icons/", "^/favicon.ico$", "^/manifest.webmanifest$", "^/sw.js$"]
 
 # module level, so tests can swap in cheap parameters (server.auth.hasher = PasswordHasher(...))
 hasher = PasswordHasher()
@@ -317,6 +320,7 @@ def session_auth(settings: Settings) -> SessionAuth:
             httponly=True,
             samesite="lax",
             key="xg_session",
+            exclude=FILE_PATHS,
         ),
         exclude=[f"^{p}" for p in PUBLIC_PATHS],
     )
@@ -353,7 +357,7 @@ class PasswordChangeRequired(PermissionDeniedException):
 # out, static files and the offline shell (the service worker fetches those on its own)
 OPEN_BEFORE_PASSWORD_CHANGE = frozenset(
     ["password_form", "change_password", "logout", "login", "login_submit", "static"]
-    + ["service_worker", "offline", "door_not_prepared", "saved_offline", "outbox"]
+    + ["service_worker", "offline", "door_not_prepared", "saved_offline", "outbox", "shell_pages"]
     + ["manifest", "app_icon", "install", "scan", "healthz"]
 )
 
@@ -364,6 +368,6 @@ def password_change_guard(connection: ASGIConnection, handler: BaseRouteHandler)
     if user is None or not getattr(user, "must_change_password", False):
         return
     name = handler.name or ""
-    if name in OPEN_BEFORE_PASSWORD_CHANGE or name.startswith("npm_"):
+    if name in OPEN_BEFORE_PASSWORD_CHANGE:
         return
     raise PasswordChangeRequired("请先设置新密码：一次性密码只能用来修改密码。")

@@ -34,9 +34,12 @@ from litestar.middleware.csrf import (
 from litestar.types import Empty
 from litestar.utils.scope.state import ScopeState
 
+from server.auth import FILE_PATHS
 from server.settings import Settings
 
-EXCLUDE = ["/sync"]
+# static files, icons and the worker set no CSRF cookie: 200 bytes on each of a first load's
+# twenty responses, and a Set-Cookie keeps a shared cache from keeping a file
+EXCLUDE = ["/sync", *FILE_PATHS]
 
 
 def config(settings: Settings) -> CSRFConfig:

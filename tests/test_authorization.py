@@ -285,7 +285,9 @@ GETS = {
     "/offline": PUBLIC,
     "/offline/door": PUBLIC,
     "/offline/saved": PUBLIC,
+    "/offline/shell": PUBLIC,  # the four above in one response, for the worker's install
     "/rounds/plan": STAFF,
+    "/rounds/rooms": STAFF,  # the door pages of the plan, in one response
     # JSON for phones: an expired login is 401, never a redirect to a page
     "/sync/pull": answers(OK, anonymous=EXPIRED),
     "/sync/conflicts": answers(OK, anonymous=EXPIRED),

@@ -21,7 +21,7 @@ def csp_directives(response) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("path", ["/login", "/healthz", "/static/app.css", "/no-such-page"])
+@pytest.mark.parametrize("path", ["/login", "/healthz", "/sw.js", "/no-such-page"])
 def test_every_response_has_the_security_headers(client, path):
     response = client.get(path)
     assert response.headers["x-content-type-options"] == "nosniff"

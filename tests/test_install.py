@@ -98,10 +98,13 @@ def test_the_scan_page_loads_the_decoder_from_this_app(client):
 
 def test_the_service_worker_keeps_the_scanner_for_offline_use(client):
     worker = client.get("/sw.js").text
+    # the shell at install, and what 准备巡查 adds (the scanner among it)
     shell = re.search(r"const SHELL = \[(.*?)\];", worker, re.S)[1]
-    for url in ("/scan", "/static/scan.js", "/static/install.js"):
-        assert f'"{url}"' in shell
-    for url in re.findall(r'"(/static/npm/zxing-wasm/[^"]+)"', shell):
+    rounds = re.search(r"const ROUNDS_FILES = \[(.*?)\];", worker, re.S)[1]
+    assert re.search(r'"/static/install\.js\?v=\w+"', shell)
+    assert '"/scan"' in rounds and re.search(r'"/static/scan\.js\?v=\w+"', rounds)
+    decoder = re.search(r"const DECODER = \[(.*?)\];", worker, re.S)[1]
+    for url in re.findall(r'"(/static/npm/zxing-wasm/[^"]+)"', decoder):
         assert client.get(url).status_code == 200, url
 
 

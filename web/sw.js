@@ -6,44 +6,54 @@
 // first. A form post carrying `_kind` that cannot reach the server goes to the outbox and is
 // answered at once. htmx fragments and JSON are never cached.
 
-const VERSION = "v12"; // bump whenever a SHELL file changes: the new worker precaches it again
+const VERSION = "v13"; // bump when a shell page changes (the server adds the files' hashes)
 const SHELL_CACHE = `xg-shell-${VERSION}`;
 // pages kept for offline use (准备巡查 and pages visited); they survive worker updates
 const PAGES_CACHE = "xg-pages-v1";
 const OWN_CACHE = /^xg-/; // caches this worker may delete; anything else is not ours
 
+// asset("/static/<file>"): the server (server/routes/pwa.py) serves this script with the
+// file's content hash added, "/static/<file>?v=<hash>", the address pages ask for: a file a
+// page already loaded comes from the browser's HTTP cache at install, not again over the air,
+// and a changed file changes this script, so the browser installs the new worker
+const asset = (url) => url;
+
 const OFFLINE_PAGE = "/offline";
 const DOOR_NOT_PREPARED = "/offline/door";
 const SAVED_FRAGMENT = "/offline/saved";
 const OUTBOX_PAGE = "/outbox";
+// kept at install, which may be on the login page: what every page loads, and the pages
+// shown without a connection (SHELL_PAGES). A page's own script (conflicts.js: the conflict
+// pages, which need the server anyway) is kept when the page first loads it (cacheFirst).
 const SHELL = [
-  "/static/htmx.min.js",
-  "/static/app.css",
-  "/static/app.js",
-  "/static/outbox.js",
-  "/static/forms.js", // the student picker, counters and 时间 on the record forms
-  "/static/attendance.js", // the attendance check form, opened offline from a cached page
-  "/static/photos.js", // photos on the visit form, kept with the outbox item
-  "/static/conflicts.js", // the conflict pages: a resolved conflict leaves the outbox
-  "/static/npm/idb/umd.js",
-  "/static/npm/uuidv7/index.js",
-  "/static/install.js",
-  "/static/students.js", // 离线查找学生, the list 准备巡查 caches (/students/offline)
-  // 扫码 offline: the scanner page and its script (the decoder below only where needed)
+  asset("/static/htmx.min.js"),
+  asset("/static/app.css"),
+  asset("/static/app.js"),
+  asset("/static/outbox.js"),
+  asset("/static/forms.js"), // the student picker, counters and 时间 on the record forms
+  asset("/static/npm/idb/umd.js"),
+  asset("/static/install.js"),
+];
+// the pages shown without a connection, in one response (GET SHELL_PAGES_URL) at install
+const SHELL_PAGES = [OFFLINE_PAGE, DOOR_NOT_PREPARED, SAVED_FRAGMENT, OUTBOX_PAGE];
+const SHELL_PAGES_URL = "/offline/shell";
+// kept by 准备巡查 (and by any page that loads them online, cacheFirst): the scripts of the
+// pages it caches, and 扫码 offline (the scanner page and its script; the decoder below only
+// where needed). Not at install: a tenth of a first load that many never use.
+const ROUNDS_FILES = [
+  asset("/static/attendance.js"), // the attendance check form, opened offline from a cached page
+  asset("/static/photos.js"), // photos on the visit form, kept with the outbox item
+  asset("/static/students.js"), // 离线查找学生, the list 准备巡查 caches (/students/offline)
   "/scan",
-  "/static/scan.js",
-  OFFLINE_PAGE,
-  DOOR_NOT_PREPARED,
-  SAVED_FRAGMENT,
-  OUTBOX_PAGE,
+  asset("/static/scan.js"),
 ];
 // the QR decoder for browsers without a BarcodeDetector that reads QR codes (about 1 MB of
-// wasm): not fetched at install (that was on the login page), but by 准备巡查 on such a
-// browser, or by the scanner page when it first needs it (cacheFirst keeps it)
+// wasm, 363 KB compressed): not fetched at install (that was on the login page), but by
+// 准备巡查 on such a browser, or by the scanner page when it first needs it (cacheFirst keeps it)
 const DECODER = [
-  "/static/npm/zxing-wasm/es/reader/index.js",
-  "/static/npm/zxing-wasm/es/share.js",
-  "/static/npm/zxing-wasm/reader/zxing_reader.wasm",
+  asset("/static/npm/zxing-wasm/es/reader/index.js"),
+  "/static/npm/zxing-wasm/es/share.js", // imported by the reader under this name
+  asset("/static/npm/zxing-wasm/reader/zxing_reader.wasm"),
 ];
 const DOOR_PATH = /^\/d\//; // door labels: /d/<token>
 // 公示 pages (/p/<token>) are revocable: never kept, always from the server
@@ -58,7 +68,7 @@ const SAVE_TIMEOUT_MS = 10000; // a save slower than this goes to the outbox (se
 const PREPARE_PARALLEL = 4; // pages fetched at once while preparing for rounds
 const SYNC_TAG = "xg-outbox"; // Background Sync (Chromium); pages replay on their own too
 
-importScripts("/static/npm/idb/umd.js", "/static/outbox.js");
+importScripts(asset("/static/npm/idb/umd.js"), asset("/static/outbox.js"));
 
 // --- life cycle ---------------------------------------------------------------------------
 
@@ -72,8 +82,21 @@ self.addEventListener("activate", (event) => {
 
 async function precache() {
   const cache = await caches.open(SHELL_CACHE);
-  // "reload": from the server, not from the browser's HTTP cache
-  await cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" })));
+  await cache.addAll(SHELL.map(shellRequest));
+  const kept = await keepBundle(cache, SHELL_PAGES_URL);
+  if (SHELL_PAGES.some((url) => !kept.has(url))) throw new Error("the shell pages are not kept");
+  // a phone that prepared rounds under the previous worker keeps their files (their new
+  // versions): the pages 准备巡查 kept ask for them offline; a first install skips this
+  if (await caches.match("/scan", { ignoreSearch: true })) {
+    await cache.addAll(ROUNDS_FILES.map(shellRequest)).catch(() => {});
+  }
+}
+
+// A file under its hash never changes: the copy the page has just loaded comes from the
+// browser's HTTP cache, not again over the air. Pages are asked of the server.
+function shellRequest(url) {
+  const mode = url.includes("?v=") ? "default" : "no-cache";
+  return new Request(url, { cache: mode });
 }
 
 async function dropOldCaches() {
@@ -174,7 +197,7 @@ async function cachedPage(request) {
     const prepared = await caches.match(STUDENTS_OFFLINE, { ignoreVary: true });
     if (prepared) return markOffline(prepared);
   }
-  if (SHELL.includes(path)) {
+  if (SHELL_PAGES.includes(path) || ROUNDS_FILES.includes(path)) {
     // shell pages show the phone's own data (outbox): no "data as of" mark; ?saved=… ignored
     return caches.match(request, { ignoreVary: true, ignoreSearch: true });
   }
@@ -271,26 +294,43 @@ async function replay() {
 self.addEventListener("message", (event) => {
   const [port] = event.ports;
   if (event.data?.type === "prepare" && port) {
-    event.waitUntil(prepare(event.data.items, port));
+    event.waitUntil(prepare(event.data.items, event.data.roomsUrl, port));
   } else if (event.data?.type === "decoder" && port) {
     event.waitUntil(keepDecoder(port));
   }
 });
 
-/** Fetch and keep every page of the plan; tell the page how far it got. */
-async function prepare(items, port) {
+/** Fetch and keep every page of the plan; tell the page how far it got. The rooms' door
+ * pages come in one response (`roomsUrl`, GET /rounds/rooms: keepBundle), the others one by
+ * one. */
+async function prepare(items, roomsUrl, port) {
   const cache = await caches.open(PAGES_CACHE);
-  const queue = [...items];
+  const rooms = roomsUrl ? items.filter((item) => item.kind === "room") : [];
+  const queue = items.filter((item) => !rooms.includes(item));
   const failed = [];
   let done = 0;
+  const progress = (count) => {
+    done += count;
+    port.postMessage({ type: "progress", done, total: items.length });
+  };
   async function fetchNext() {
     for (let item = queue.shift(); item; item = queue.shift()) {
       if (!(await keepPage(cache, item.url))) failed.push(item.url);
-      done += 1;
-      port.postMessage({ type: "progress", done, total: items.length });
+      progress(1);
     }
   }
-  await Promise.all(Array.from({ length: PREPARE_PARALLEL }, fetchNext));
+  async function fetchRooms() {
+    if (!rooms.length) return;
+    const kept = await keepBundle(cache, roomsUrl);
+    for (const room of rooms) if (!kept.has(room.url)) failed.push(room.url);
+    progress(rooms.length);
+  }
+  await Promise.all([fetchRooms(), ...Array.from({ length: PREPARE_PARALLEL - 1 }, fetchNext)]);
+  const shell = await caches.open(SHELL_CACHE);
+  for (const url of ROUNDS_FILES) {
+    if (await shell.match(url)) continue;
+    await shell.add(shellRequest(url)).catch(() => failed.push(url));
+  }
   port.postMessage({ type: "done", total: items.length, failed });
 }
 
@@ -304,6 +344,27 @@ async function keepDecoder(port) {
   } catch {
     port.postMessage({ type: "done", failed: missing });
   }
+}
+
+/** The pages of a bundle (server/bundles.py: GET /rounds/rooms, /offline/shell), each kept
+ * as if it had been fetched on its own (its Date header says when: "离线 · 数据截至 …");
+ * the set of URLs kept. */
+async function keepBundle(cache, url) {
+  const kept = new Set();
+  try {
+    const response = await fetch(url, { cache: "no-store", headers: { Accept: "application/json" } });
+    if (!response.ok || response.redirected) return kept;
+    const date = response.headers.get("Date") || new Date().toUTCString();
+    const { pages } = await response.json();
+    for (const { url: pageUrl, html } of pages) {
+      const headers = { "Content-Type": "text/html; charset=utf-8", Date: date };
+      await cache.put(pageUrl, new Response(html, { headers }));
+      kept.add(pageUrl);
+    }
+  } catch {
+    // no connection: no page of the bundle is kept
+  }
+  return kept;
 }
 
 async function keepPage(cache, url) {

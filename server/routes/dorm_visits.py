@@ -142,6 +142,12 @@ def edit_form(
     )
 
 
+def door_form(db: Session, room: Room, user: User) -> Template:
+    """The door page of a room the user may open, as /d/<token> answers it (准备巡查's
+    bundle of rooms, server/routes/prepare.py)."""
+    return _form(db, room, user)
+
+
 def _form(
     db: Session,
     room: Room,

@@ -217,7 +217,7 @@ WASM = "/static/npm/zxing-wasm/reader/zxing_reader.wasm"
 CACHED_WASM = f"""async () => {{
   for (const name of await caches.keys()) {{
     const cache = await caches.open(name);
-    if (await cache.match("{WASM}")) return true;
+    if (await cache.match("{WASM}", {{ ignoreSearch: true }})) return true;  // under ?v=<hash>
   }}
   return false;
 }}"""
