@@ -218,4 +218,5 @@ def figures(rows: list[tuple]) -> list[str]:
 
 
 if __name__ == "__main__":  # python -m bench.pages <database url of a loaded college> [--workers]
-    run("given", sys.argv[1], two_workers="--workers" in sys.argv)
+    name = "PostgreSQL" if sys.argv[1].startswith("postgresql") else "SQLite"
+    print("\n".join(figures(run(name, sys.argv[1], two_workers="--workers" in sys.argv))))
