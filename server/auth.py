@@ -10,6 +10,7 @@ never while a database connection is held.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import functools
 import hashlib
@@ -17,18 +18,21 @@ import ipaddress
 import math
 import os
 import secrets
+import time
 import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
+import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
+from litestar.middleware.session.client_side import AAD as SESSION_AAD
 from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
 from litestar.security.session_auth import SessionAuth
 from sqlalchemy import bindparam, delete, func, select
@@ -292,13 +296,49 @@ async def retrieve_user(session: dict[str, Any], connection: ASGIConnection) -> 
 class _TolerantCookieBackend(ClientSideSessionBackend):
     """A tampered or garbage session cookie is no session (logged out), never a 500:
     Litestar's backend reads the cookie's clear-text expiry before checking the tag, and
-    raises on bad JSON or a missing or wrongly typed `expires_at`."""
+    raises on bad JSON or a missing or wrongly typed `expires_at`.
+
+    An unchanged session is sealed again at most once a day, not on every response: the
+    two months of SESSION_MAX_AGE_SECONDS still run from the last day the phone was used,
+    and a page is spared the encryption and its Set-Cookie header (issue 16)."""
 
     def load_data(self, data: list[bytes]) -> dict[str, Any]:
         try:
             return super().load_data(data)
         except Exception:
             return {}
+
+    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
+        session = await super().load_from_connection(connection)
+        if session:
+            connection.scope[_SEALED] = (self.serialize_data(session), _sealed_at(connection, self))
+        return session
+
+    async def store_in_message(self, scope_session, message, connection: ASGIConnection) -> None:
+        sealed = connection.scope.get(_SEALED)
+        if (
+            sealed is not None
+            and scope_session
+            and time.time() - sealed[1] < SESSION_RESEAL_SECONDS
+            and self.serialize_data(scope_session) == sealed[0]
+        ):
+            return  # the browser keeps the cookie it sent
+        await super().store_in_message(scope_session, message, connection)
+
+
+_SEALED = "xuegong.session_sealed"  # (the session as the cookie held it, when it was sealed)
+SESSION_RESEAL_SECONDS = 24 * 3600
+
+
+def _sealed_at(connection: ASGIConnection, backend: ClientSideSessionBackend) -> float:
+    """When the request's session cookie was sealed: its clear-text expiry (checked by the
+    tag, since the cookie decrypted) less the session's lifetime; 0 when unreadable."""
+    cookie = b"".join(connection.cookies[k].encode() for k in backend.get_cookie_keys(connection))
+    try:
+        clear = base64.b64decode(cookie).split(SESSION_AAD, 1)[1]
+        return float(msgspec.json.decode(clear)["expires_at"]) - backend.config.max_age
+    except Exception:
+        return 0.0
 
 
 @dataclass

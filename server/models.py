@@ -151,7 +151,7 @@ class User(Base):
         return frozenset(r.role for r in self.role_rows)
 
     def has(self, *roles: Role) -> bool:
-        return any(r in self.roles for r in roles)
+        return not self.roles.isdisjoint(roles)
 
 
 class UserRole(Base):

@@ -84,6 +84,46 @@ def test_the_session_cookie_lasts_weeks_and_is_http_only(client):
     assert max_age >= 28 * 24 * 3600
 
 
+def session_cookies_set(response) -> list[str]:
+    return [c for c in response.headers.get_list("set-cookie") if c.startswith("xg_session")]
+
+
+def test_an_unchanged_session_is_not_sealed_again_on_every_page(client):
+    log_in(client, "counselor1")
+    first = client.get("/")
+    assert first.status_code == 200 and session_cookies_set(first) == []
+    # the cookie the browser kept still opens the next page
+    assert client.get("/week").status_code == 200
+    assert "xg_session" in client.cookies
+
+
+def test_a_changed_session_is_sealed_again(client):
+    log_in(client, "counselor1")
+    client.get("/")
+    logged_out = client.post(
+        "/logout", data={"_csrf_token": csrf_token(client)}, follow_redirects=False
+    )
+    assert any("null" in c for c in session_cookies_set(logged_out))
+
+
+def test_a_session_sealed_over_a_day_ago_slides_on_its_next_use(client, monkeypatch):
+    """Two months from the last day of use, not from the login: a day-old cookie is sealed
+    again, with a new expiry, on the first page of the day."""
+    from litestar.middleware.session import client_side
+
+    class DayAgo:
+        @staticmethod
+        def time():
+            return __import__("time").time() - 25 * 3600
+
+    monkeypatch.setattr(client_side, "time", DayAgo)
+    log_in(client, "counselor1")
+    monkeypatch.undo()
+    resealed = client.get("/")
+    assert resealed.status_code == 200 and len(session_cookies_set(resealed)) == 1
+    assert session_cookies_set(client.get("/week")) == []
+
+
 def test_passwords_are_stored_as_argon2(db):
     assert user_named(db, "counselor1").password_hash.startswith("$argon2")
 
