@@ -184,26 +184,61 @@ def my_open(db: Session, user: User) -> list[Case]:
 
 
 # --- the counts a home page shows (each matches its list on /discipline) ------------------
+# read as columns, the state from each case's last step: building the lists' Case objects
+# (entries, steps, authors, actors) for a number was most of a home page's discipline time
+
+
+def _states(db: Session, condition: ColumnElement[bool]) -> list[tuple[int, str]]:
+    """(department id, state) of each case matching `condition`."""
+    rows = db.execute(
+        select(Entry.department_id, DisciplineStep.step, DisciplineStep.decision)
+        .select_from(Entry)
+        .outerjoin(_LAST_NUMBERS, _LAST_NUMBERS.c.entry_id == Entry.id)
+        .outerjoin(DisciplineStep, (DisciplineStep.entry_id == Entry.id)
+                   & (DisciplineStep.number == _LAST_NUMBERS.c.number))
+        .where(condition & (Entry.kind == DISCIPLINE.name) & Entry.deleted.is_(False))
+    )  # fmt: skip
+    return [
+        (department_id, state_after(step, decision) if step else "draft")
+        for department_id, step, decision in rows
+    ]
+
+
+_LAST_NUMBERS = (
+    select(DisciplineStep.entry_id, func.max(DisciplineStep.number).label("number"))
+    .group_by(DisciplineStep.entry_id)
+    .subquery()
+)
 
 
 def to_review_count(db: Session, user: User) -> int:
-    return len(to_review(db, user))
+    if not user.has(Role.leader) or user.department_id is None:
+        return 0
+    condition = scope.discipline_condition(user) & (Entry.department_id == user.department_id)
+    return sum(state in WITH_LEADER for _, state in _states(db, condition))
 
 
 def to_approve_count(db: Session, user: User, department_id: int | None = None) -> int:
-    return len(to_approve(db, user, department_id))
+    counts = to_approve_counts(db, user)
+    return sum(counts.values()) if department_id is None else counts.get(department_id, 0)
 
 
 def to_approve_counts(db: Session, user: User) -> dict[int | None, int]:
     """The office's cases to approve per department id."""
+    if not user.has(Role.office):
+        return {}
     counts: dict[int | None, int] = {}
-    for case in to_approve(db, user):
-        counts[case.entry.department_id] = counts.get(case.entry.department_id, 0) + 1
+    for department_id, state in _states(db, scope.discipline_condition(user)):
+        if state in WITH_OFFICE:
+            counts[department_id] = counts.get(department_id, 0) + 1
     return counts
 
 
 def my_open_count(db: Session, user: User) -> int:
-    return len(my_open(db, user))
+    if not user.has(Role.counselor):
+        return 0
+    condition = scope.discipline_condition(user) & (Entry.author_id == user.id)
+    return sum(state != "done" for _, state in _states(db, condition))
 
 
 # --- the steps ------------------------------------------------------------------------------
@@ -334,25 +369,26 @@ class Decided:
 
 def decided_for_students(db: Session, condition: ColumnElement[bool]) -> dict[int, Decided]:
     """Each student's latest final decision among the cases matching `condition` (SQL on
-    Entry; no scope applied: the caller's condition is the scope)."""
+    Entry; no scope applied: the caller's condition is the scope). Columns only: this runs
+    for every due list and home page (issue 16)."""
     condition = condition & (Entry.kind == DISCIPLINE.name) & Entry.deleted.is_(False)
-    latest = _latest(db, condition)
-    final = {
-        entry_id: step
-        for entry_id, step in latest.items()
-        if state_after(step.step, step.decision) == "done"
-    }
-    if not final:
-        return {}
+    rows = db.execute(
+        select(Entry.id, Entry.payload["student_ids"], DisciplineStep.step,
+               DisciplineStep.decision, DisciplineStep.handling, DisciplineStep.at,
+               DisciplineStep.decided_on)
+        .join(_LAST_NUMBERS, _LAST_NUMBERS.c.entry_id == Entry.id)
+        .join(DisciplineStep, (DisciplineStep.entry_id == Entry.id)
+              & (DisciplineStep.number == _LAST_NUMBERS.c.number))
+        .where(condition)
+    )  # fmt: skip
     decided: dict[int, Decided] = {}
-    for entry_id, payload in db.execute(select(Entry.id, Entry.payload).where(Entry.id.in_(final))):
-        step = final[entry_id]
-        for student_id in payload.get("student_ids", []):
+    for entry_id, student_ids, step, decision, handling, at, decided_on in rows:
+        if state_after(step, decision) != "done":
+            continue
+        for student_id in student_ids or []:
             known = decided.get(int(student_id))
-            if known is None or known.at < step.at:
-                decided[int(student_id)] = Decided(
-                    entry_id, step.handling, step.at, step.decided_on
-                )
+            if known is None or known.at < at:
+                decided[int(student_id)] = Decided(entry_id, handling, at, decided_on)
     return decided
 
 
