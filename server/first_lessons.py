@@ -43,28 +43,53 @@ def first_lessons(db: Session, classes: list[SchoolClass], today: date) -> list[
     """The semester's first lessons of the 专业基础课 of these classes, soonest first."""
     term = semesters.term_of(db, today)
     by_id = {c.id: c for c in classes}
-    slots = db.scalars(
-        select(TimetableSlot)
-        .options(joinedload(TimetableSlot.class_course).joinedload(ClassCourse.course),
-                 joinedload(TimetableSlot.class_course).joinedload(ClassCourse.teacher))
-        .join(ClassCourse, ClassCourse.id == TimetableSlot.class_course_id)
-        .join(Course, Course.id == ClassCourse.course_id)
-        .where(ClassCourse.class_id.in_(list(by_id)), TimetableSlot.semester == term.name,
-               Course.professional_foundation.is_(True))
-    ).all()  # fmt: skip
-    first: dict[int, tuple[date, str, ClassCourse]] = {}
-    for slot in slots:
-        day = lesson_day(term, slot.first_week, slot.weekday)
-        key = slot.class_course_id
-        if key not in first or (day, slot.periods) < first[key][:2]:
-            first[key] = (day, slot.periods, slot.class_course)
+    first = _first_days(db, list(by_id), term)
+    if not first:
+        return []
+    taught = {
+        t.id: t
+        for t in db.scalars(
+            select(ClassCourse)
+            .options(joinedload(ClassCourse.course), joinedload(ClassCourse.teacher))
+            .where(ClassCourse.id.in_(list(first)))
+        )
+    }
     seen = observed(db, list(by_id), term)
     lessons = [
-        FirstLesson(taught, by_id[taught.class_id], day, periods,
-                    (taught.class_id, taught.course_id) in seen)
-        for day, periods, taught in first.values()
-    ]  # fmt: skip
+        FirstLesson(taught[key], by_id[class_id], day, periods, (class_id, course_id) in seen)
+        for key, (day, periods, class_id, course_id) in first.items()
+    ]
     return sorted(lessons, key=lambda lesson: (lesson.day, lesson.school_class.name))
+
+
+def due_count(db: Session, user: User, today: date) -> int:
+    """How many due_for would list (the home page's count): columns only, no objects."""
+    mine = list(db.scalars(select(SchoolClass.id).where(_mine(user))))
+    term = semesters.term_of(db, today)
+    seen = observed(db, mine, term)
+    first = _first_days(db, mine, term).values()
+    return sum((class_id, course_id) not in seen for _, _, class_id, course_id in first)
+
+
+def _first_days(
+    db: Session, class_ids: list[int], term: semesters.Term
+) -> dict[int, tuple[date, str, int, int]]:
+    """Each 专业基础课 of these classes (by class course id): the day and periods of its first
+    lesson of the semester, the class and the course."""
+    slots = db.execute(
+        select(TimetableSlot.class_course_id, TimetableSlot.first_week, TimetableSlot.weekday,
+               TimetableSlot.periods, ClassCourse.class_id, ClassCourse.course_id)
+        .join(ClassCourse, ClassCourse.id == TimetableSlot.class_course_id)
+        .join(Course, Course.id == ClassCourse.course_id)
+        .where(ClassCourse.class_id.in_(class_ids), TimetableSlot.semester == term.name,
+               Course.professional_foundation.is_(True))
+    )  # fmt: skip
+    first: dict[int, tuple[date, str, int, int]] = {}
+    for key, first_week, weekday, periods, class_id, course_id in slots:
+        day = lesson_day(term, first_week, weekday)
+        if key not in first or (day, periods) < first[key][:2]:
+            first[key] = (day, periods, class_id, course_id)
+    return first
 
 
 def observed(db: Session, class_ids: list[int], term: semesters.Term) -> set[tuple[int, int]]:
@@ -85,15 +110,15 @@ def observed(db: Session, class_ids: list[int], term: semesters.Term) -> set[tup
 def due_for(db: Session, user: User, today: date) -> list[FirstLesson]:
     """On the due list of the class's counselor and class teacher: first lessons not yet
     observed this semester."""
-    mine = list(
-        db.scalars(
-            select(SchoolClass).where(
-                scope.current_class(),
-                (SchoolClass.counselor_id == user.id) | (SchoolClass.class_teacher_id == user.id),
-            )
-        )
-    )
+    mine = list(db.scalars(select(SchoolClass).where(_mine(user))))
     return [lesson for lesson in first_lessons(db, mine, today) if not lesson.cleared]
+
+
+def _mine(user: User):
+    """My current classes as their counselor or class teacher (SQL on SchoolClass)."""
+    return scope.current_class() & (
+        (SchoolClass.counselor_id == user.id) | (SchoolClass.class_teacher_id == user.id)
+    )
 
 
 def missed_in(db: Session, department_id: int, today: date) -> list[FirstLesson]:

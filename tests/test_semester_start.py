@@ -231,6 +231,7 @@ def test_first_lesson_of_a_foundation_course_is_due_for_counselor_and_class_teac
             (taught[0].id, monday - timedelta(days=7), "1-2"),
             (taught[1].id, monday + timedelta(days=8), "1-2"),
         ]
+        assert first_lessons.due_count(db, user_named(db, who), today()) == 2
 
 
 def test_first_lesson_cleared_by_observation(timetabled):
@@ -241,6 +242,9 @@ def test_first_lesson_cleared_by_observation(timetabled):
     })  # fmt: skip
     due = first_lessons.due_for(db, user_named(db, "counselor1"), today())
     assert [f.taught.id for f in due] == [taught[1].id]  # cleared for both of them
+    # the home page's count is the list's
+    for who in ("teacher1", "counselor1"):
+        assert first_lessons.due_count(db, user_named(db, who), today()) == 1
 
 
 def test_an_observation_not_ticked_as_first_lesson_does_not_clear_it(timetabled):

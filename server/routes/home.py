@@ -110,7 +110,7 @@ def due_counts(db: Session, user: User) -> dict[str, int]:
         # semester duties: plans, the grades report, first lessons, the lecture rule
         "semester": len(semester_plans.due_for(db, user, today))
         + grades.report_pending(db, user, today)
-        + len(first_lessons.due_for(db, user, today))
+        + first_lessons.due_count(db, user, today)
         + len(second_classroom.lectures_due(db, user, today)),
     }
     return {**counts, "total": sum(counts.values())}
