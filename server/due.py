@@ -192,9 +192,8 @@ def _follow_ups_due(db: Session, user: User, today: date) -> list[str]:
     """The ids of follow_ups_due, oldest first: read newest first, so each talk is checked
     against the students of the talks after it in one pass (no ORM objects, issue 16)."""
     since = today - timedelta(days=2 * DATE_WINDOW_DAYS + 30)
-    # the two fields from SQL: decoding whole talks (their notes) was most of this list's time
     talks = db.execute(
-        select(Entry.id, Entry.payload["student_ids"], Entry.payload["follow_up"].as_string())
+        select(Entry.id, Entry.payload)
         .where(
             Entry.kind == TALK.name,
             Entry.author_id == user.id,
@@ -205,8 +204,9 @@ def _follow_ups_due(db: Session, user: User, today: date) -> list[str]:
     ).all()
     talked_since: set[int] = set()
     due = []
-    for entry_id, student_ids, follow_up in talks:
-        students = set(student_ids or [])
+    for entry_id, payload in talks:
+        students = set(payload.get("student_ids", []))
+        follow_up = payload.get("follow_up")
         if follow_up and date.fromisoformat(follow_up) <= today and not students & talked_since:
             due.append(entry_id)
         talked_since |= students
