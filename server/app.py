@@ -154,19 +154,22 @@ def provide_settings(state: State) -> Settings:
 
 
 def _remembered_url_for():
-    """Litestar's `url_for` for templates, remembering the paths without parameters: a page's
-    menu asks for forty of them, and reversing a route name walks the route table each time
-    (a tenth of a simple page's time, issue 16). The table is fixed once the app is built."""
-    paths: dict[str, str] = {}
+    """Litestar's `url_for` for templates, remembering the paths it made: a page's menu asks
+    for forty, a due list for three a student, and reversing a route name walks the whole
+    route table each time (a tenth of a simple page's time, issue 16). The table is fixed
+    once the app is built; the paths with parameters are kept up to a bound."""
+
+    @functools.lru_cache(maxsize=8192)
+    def path(reverse, route_name: str, parameters: tuple) -> str:
+        return reverse(route_name, **dict(parameters))
 
     @pass_context
     def url_for(context: Mapping[str, Any], route_name: str, **path_parameters: Any) -> str:
         reverse = context["request"].app.route_reverse
-        if path_parameters:
+        try:
+            return path(reverse, route_name, tuple(sorted(path_parameters.items())))
+        except TypeError:  # a parameter that cannot be a key (none of the app's templates)
             return reverse(route_name, **path_parameters)
-        if (path := paths.get(route_name)) is None:
-            path = paths[route_name] = reverse(route_name)
-        return path
 
     return url_for
 
