@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from server import scope
@@ -86,20 +86,8 @@ def listed(db: Session, user: User, wanted: str | None, hours: int,
             joinedload(Escalation.assignee),
             joinedload(Escalation.acknowledged_by),
         )
-        .where(scope.escalation_condition(user), Escalation.status != "withdrawn")
+        .where(*_listed_where(user, wanted, hours, department_id))
     )
-    if department_id is not None:
-        query = query.where(Escalation.department_id == department_id)
-    if wanted == "overdue":
-        query = query.where(
-            Escalation.state == "pending",
-            Escalation.status == "open",
-            Escalation.created_at < overdue_before(hours),
-        )
-    elif wanted == "open":
-        query = query.where(Escalation.state.in_(OPEN_STATES), Escalation.status == "open")
-    elif wanted in STATES:
-        query = query.where(Escalation.state == wanted)
     opened = list(
         db.scalars(
             query.where(Escalation.state != "closed").order_by(Escalation.created_at, Escalation.id)
@@ -116,6 +104,31 @@ def listed(db: Session, user: User, wanted: str | None, hours: int,
         )
     order = {state: i for i, state in enumerate(STATES)}
     return sorted(opened, key=lambda e: order[e.state]) + closed
+
+
+def overdue_count(db: Session, user: User, hours: int, department_id: int | None = None) -> int:
+    """How many `listed(…, "overdue", …)` would show (a home's card), counted in SQL."""
+    where = _listed_where(user, "overdue", hours, department_id)
+    return db.scalar(select(func.count(Escalation.id)).where(*where)) or 0
+
+
+def _listed_where(
+    user: User, wanted: str | None, hours: int, department_id: int | None
+) -> list[ColumnElement[bool]]:
+    where = [scope.escalation_condition(user), Escalation.status != "withdrawn"]
+    if department_id is not None:
+        where.append(Escalation.department_id == department_id)
+    if wanted == "overdue":
+        where += [
+            Escalation.state == "pending",
+            Escalation.status == "open",
+            Escalation.created_at < overdue_before(hours),
+        ]
+    elif wanted == "open":
+        where += [Escalation.state.in_(OPEN_STATES), Escalation.status == "open"]
+    elif wanted in STATES:
+        where.append(Escalation.state == wanted)
+    return where
 
 
 def reported_by(db: Session, user: User) -> list[Escalation]:

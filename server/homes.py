@@ -243,7 +243,7 @@ def overdue_escalations_card(db, user, department_id, reverse) -> Card | None:
     from server import escalations
 
     hours = ACK_HOURS[0]
-    count = len(escalations.listed(db, user, "overdue", hours, department_id))
+    count = escalations.overdue_count(db, user, hours, department_id)
     url = _url(reverse, "escalations", state="overdue", department=department_id)
     return Card("关注上报（超时未确认）", count, url, note=f"超过 {hours} 小时", alert=True)
 

@@ -205,6 +205,10 @@ def test_the_list_groups_by_state_oldest_pending_first_and_marks_the_overdue(as_
     count = int(re.search(r'class="escalation-groups" data-count="(\d+)"', overdue).group(1))
     user = user_named(db, "office1")
     assert count == len(escalations.listed(db, user, "overdue", 2))
+    # the home's card counts the same list, in SQL
+    assert escalations.overdue_count(db, user, 2) == count >= 1
+    leader = user_named(db, "leader1")
+    assert escalations.overdue_count(db, leader, 2) == len(escalations.listed(db, leader, "overdue", 2))
 
 
 def test_the_menu_badge_counts_open_escalations_for_the_office_and_the_leader(as_person, db, made):
