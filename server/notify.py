@@ -65,7 +65,7 @@ def _department_name(db: Session, department_id: int | None) -> str:
     return remembered(
         db,
         ("department_name", department_id),
-        lambda: db.scalar(_DEPARTMENT_NAME, {"id": department_id}) or "",
+        lambda: db.connection().scalar(_DEPARTMENT_NAME, {"id": department_id}) or "",
     )
 
 
