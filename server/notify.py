@@ -74,7 +74,10 @@ _DEPARTMENT_NAME = select(Department.name).where(Department.id == bindparam("id"
 
 def queue_new(db: Session, escalation_id: int, department_id: int | None, event: str) -> None:
     """`queue` as a plain insert, for an escalation just inserted the same way."""
-    db.execute(insert(Notification.__table__), _fields(db, escalation_id, department_id, event))
+    db.connection().execute(_NEW_NOTIFICATION, _fields(db, escalation_id, department_id, event))
+
+
+_NEW_NOTIFICATION = insert(Notification.__table__)
 
 
 def _fields(db: Session, escalation_id: int, department_id: int | None, event: str) -> dict:
