@@ -474,7 +474,8 @@ def _checked(db: Session, user: User, m: Mutation) -> tuple[Kind, Placement]:
 
 def _received(m: Mutation) -> datetime:
     if m.received_at is None:
-        m.received_at = clock.now()  # one reading: the check and the stamp agree
+        # one reading: the check and the stamp agree; in UTC, as it is read three times
+        m.received_at = clock.now().astimezone(UTC)
     return _utc(m.received_at)
 
 
