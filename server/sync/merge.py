@@ -39,6 +39,7 @@ from sqlalchemy import (
     BigInteger,
     String,
     Uuid,
+    and_,
     any_,
     bindparam,
     cast,
@@ -249,7 +250,8 @@ def _fresh_creates(db: Session, mutations: list[Mutation]) -> dict[int, Mutation
     stored, seen = set(), set()
     if len(numbers) == 1:  # one phone per push: both lookups in one statement
         [(device_id, device_numbers)] = numbers.items()
-        values = {"ids": ids, "device_id": device_id, "numbers": list(device_numbers)}
+        values = {"ids": ids, "device_id": device_id, "numbers": list(device_numbers),
+                  "lowest": min(device_numbers), "highest": max(device_numbers)}  # fmt: skip
         if connection.dialect.name == "sqlite":  # JSON arrays (ids as stored: 32 hex digits)
             values["ids"] = msgspec.json.encode([i.hex for i in ids]).decode()
             values["numbers"] = msgspec.json.encode(values["numbers"]).decode()
@@ -450,7 +452,12 @@ def _json_array(name: str):
 _STORED_OR_SEEN = {
     "postgresql": _stored_or_seen(
         Entry.id == any_(bindparam("ids", type_=ARRAY(Uuid))),
-        DeviceMutation.mutation_no == any_(bindparam("numbers", type_=ARRAY(BigInteger))),
+        and_(
+            DeviceMutation.mutation_no == any_(bindparam("numbers", type_=ARRAY(BigInteger))),
+            # bounds PostgreSQL takes into the index scan: with the array alone it read every
+            # number the device had ever sent and filtered them (3 ms a batch at 10,000)
+            DeviceMutation.mutation_no.between(bindparam("lowest"), bindparam("highest")),
+        ),
     ),
     "sqlite": _stored_or_seen(
         Entry.id.in_(_json_array("ids")), DeviceMutation.mutation_no.in_(_json_array("numbers"))
