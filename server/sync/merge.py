@@ -334,7 +334,11 @@ def _create_together(db: Session, user: User, fresh: dict[int, Mutation]) -> dic
         if m.device_id is not None and m.mutation_no is not None
     ]
     if remembered:
-        connection.execute(_INSERT_DEVICE_ROWS, remembered)
+        if connection.dialect.name == "postgresql":
+            columns = {name: [r[name] for r in remembered] for name in _DEVICE_COLUMNS}
+            connection.execute(_INSERT_DEVICE_ROWS_UNNESTED, columns)
+        else:
+            connection.execute(_INSERT_DEVICE_ROWS, remembered)
     db.flush()
     return outcomes
 
@@ -470,6 +474,20 @@ _INSERT_REVISIONS = insert(EntryRevision.__table__).values(
     payload=bindparam("document", type_=EncodedJSON())
 )
 _INSERT_DEVICE_ROWS = insert(DeviceMutation.__table__)
+_DEVICE_COLUMNS = (
+    "device_id", "mutation_no", "entry_id", "status", "revision", "reason", "author_id", "digest"
+)  # fmt: skip
+
+
+def _unnested_insert(table, columns):
+    """PostgreSQL: rows as one INSERT … SELECT FROM unnest(an array per column). psycopg's
+    executemany sends one INSERT a row (pipelined), which the server runs one by one."""
+    arrays = [bindparam(name, type_=ARRAY(table.c[name].type)) for name in columns]
+    rows = func.unnest(*arrays).table_valued(*columns).render_derived()
+    return insert(table).from_select(list(columns), select(*rows.c))
+
+
+_INSERT_DEVICE_ROWS_UNNESTED = _unnested_insert(DeviceMutation.__table__, _DEVICE_COLUMNS)
 
 
 def _checked(db: Session, user: User, m: Mutation) -> tuple[Kind, Placement]:
