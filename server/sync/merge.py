@@ -310,7 +310,7 @@ def _create_together(db: Session, user: User, fresh: dict[int, Mutation]) -> dic
         _new_row(user, m, kind, placement, seq)
         for (_, m, kind, placement), seq in zip(checked, numbers, strict=True)
     ]
-    for row in rows:  # the payload encoded once, for the entry and its first revision
+    for row in rows:  # in C (models.EncodedJSON)
         row["document"] = msgspec.json.encode(row["payload"])
     # core inserts of plain rows: building ORM objects cost more than the inserts themselves
     connection = db.connection()
