@@ -409,11 +409,12 @@ def keep_escalation(db: Session, entry: Written, concern: dict | None) -> None:
 
 
 def _open_escalation(db: Session, entry: Written, concern: dict) -> None:
-    """The escalation of a new entry and its notification, as two plain inserts (a phone's
-    batch opens them among a hundred new rows; the ORM's flush of one object cost more)."""
+    """The escalation of a new entry and its notification, as two plain inserts on the
+    session's connection (a phone's batch opens them among a hundred new rows; the ORM's
+    flush of one object, even the session's handling of a core insert, cost more)."""
     from server import notify
 
-    escalation_id = db.execute(
+    escalation_id = db.connection().execute(
         _NEW_ESCALATION,
         {"entry_id": entry.id, "room_id": entry.room_id, "department_id": entry.department_id,
          "category": concern["category"], "note": concern["note"], "status": "open"},

@@ -40,6 +40,31 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 JSONDoc = JSON().with_variant(JSONB(), "postgresql")
 
 
+class EncodedJSON(TypeDecorator):
+    """A JSONDoc value handed over already encoded, as the bytes of `msgspec.json.encode`.
+
+    A phone's batch inserts a hundred payloads at once: encoded by msgspec instead of the
+    json module (1.2 µs against 10 µs a payload here). For insert parameters only; the
+    column reads back as JSONDoc, whose decoder takes either text."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+
+    def bind_processor(self, dialect):
+        if dialect.name == "postgresql":  # psycopg sends a Jsonb wrapper as jsonb
+            from psycopg.types.json import Jsonb
+
+            return lambda encoded: Jsonb(encoded, dumps=_as_is)
+        return bytes.decode  # SQLite: the text (bytes would be stored as a BLOB)
+
+
+def _as_is(encoded: bytes) -> bytes:
+    return encoded
+
+
 class UTCDateTime(TypeDecorator):
     """A moment stored in UTC and always handed back aware, in UTC.
 

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from server import clock
@@ -65,7 +65,7 @@ def _department_name(db: Session, department_id: int | None) -> str:
     return remembered(
         db,
         ("department_name", department_id),
-        lambda: db.scalar(_DEPARTMENT_NAME, {"id": department_id}) or "",
+        lambda: db.connection().scalar(_DEPARTMENT_NAME, {"id": department_id}) or "",
     )
 
 
@@ -73,8 +73,25 @@ _DEPARTMENT_NAME = select(Department.name).where(Department.id == bindparam("id"
 
 
 def queue_new(db: Session, escalation_id: int, department_id: int | None, event: str) -> None:
-    """`queue` as a plain insert, for an escalation just inserted the same way."""
-    db.execute(insert(Notification.__table__), _fields(db, escalation_id, department_id, event))
+    """`queue` as one plain insert, for an escalation just inserted the same way: the
+    department's name is read by the insert itself (on PostgreSQL a round trip less)."""
+    at = now()
+    db.connection().execute(
+        _NEW_NOTIFICATION,
+        {"escalation_id": escalation_id, "event": event, "department_id": department_id,
+         "created_at": at, "status": "pending", "attempts": 0, "next_attempt_at": at,
+         "last_error": ""},
+    )  # fmt: skip
+
+
+_NEW_NOTIFICATION = insert(Notification.__table__).values(
+    department_name=func.coalesce(
+        select(Department.name)
+        .where(Department.id == bindparam("department_id"))
+        .scalar_subquery(),
+        "",
+    )
+)
 
 
 def _fields(db: Session, escalation_id: int, department_id: int | None, event: str) -> dict:

@@ -152,10 +152,12 @@ def too_deep(body: bytes) -> bool:
     if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
         return False
     if b"\\" in body or body.count(b'"') % 2:
-        outside = _STRING.sub(b"", body)
-    else:  # no escapes: the strings lie between every other pair of quotes
-        outside = b"".join(body.split(b'"')[::2])
-    brackets = outside.translate(None, _NOT_A_BRACKET)
+        brackets = _STRING.sub(b"", body).translate(None, _NOT_A_BRACKET)
+    else:
+        # no escapes: the strings lie between every other pair of quotes, also once all
+        # but the quotes and brackets are gone (which leaves a batch's body a tenth as long)
+        marks = body.translate(None, _NOT_A_BRACKET_OR_QUOTE)
+        brackets = b"".join(marks.split(b'"')[::2])
     # each pass takes away the innermost pairs: a well-formed body is gone after as many
     # passes as it is deep (a handful), in C; anything else is counted bracket by bracket
     left = brackets
@@ -173,6 +175,7 @@ def too_deep(body: bytes) -> bool:
 # 100 dorm visits in a third of the time of the one-character-at-a-time form)
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_A_BRACKET_OR_QUOTE = bytes(b for b in range(256) if b not in b'[]{}"')
 _PAIR = re.compile(rb"\[\]|\{\}")
 
 
