@@ -198,13 +198,19 @@ def weeks_of(db: Session, people: list[User], monday: date) -> dict[int, list[Pr
     ):
         written.setdefault(author_id, []).append((kind_name, payload))
     weeks = {}
+    # the rules that apply depend only on the department and the roles: chosen once for
+    # each pair, not once a person (the office's home has the whole college's staff)
+    chosen: dict[tuple[int | None, tuple[Role, ...]], list[QuotaRule]] = {}
     for person in people:
         roles = _roles(person, teaching, covering)
         if not roles:
             weeks[person.id] = []
             continue
+        key = (person.department_id, tuple(roles))
+        if key not in chosen:
+            chosen[key] = _chosen(rules, person, roles)
         away = _days_away(leaves.get(person.id, []), monday)
-        weeks[person.id] = _counted(_chosen(rules, person, roles), away, written.get(person.id, []))
+        weeks[person.id] = _counted(chosen[key], away, written.get(person.id, []))
     return weeks
 
 
