@@ -195,12 +195,10 @@ def _states(
     when asked: without them the query starts from the few steps, not from the entries (the
     office's condition alone had SQLite scan every entry of the college, issue 16)."""
     rows = db.execute(
-        select(Entry.department_id, DisciplineStep.step, DisciplineStep.decision)
-        .join(_LAST_NUMBERS, _LAST_NUMBERS.c.entry_id == Entry.id, isouter=drafts)
-        .join(DisciplineStep, (DisciplineStep.entry_id == Entry.id)
-              & (DisciplineStep.number == _LAST_NUMBERS.c.number), isouter=drafts)
-        .where(condition & (Entry.kind == DISCIPLINE.name) & Entry.deleted.is_(False))
-    )  # fmt: skip
+        _with_last_step(
+            select(Entry.department_id, DisciplineStep.step, DisciplineStep.decision), drafts
+        ).where(condition & (Entry.kind == DISCIPLINE.name) & Entry.deleted.is_(False))
+    )
     return [
         (department_id, state_after(step, decision) if step else "draft")
         for department_id, step, decision in rows
@@ -212,6 +210,14 @@ _LAST_NUMBERS = (
     .group_by(DisciplineStep.entry_id)
     .subquery()
 )
+
+
+def _with_last_step(query, drafts: bool = False):
+    """`query` on Entry joined to each case's last step (left joins: drafts kept too)."""
+    last = (DisciplineStep.entry_id == Entry.id) & (DisciplineStep.number == _LAST_NUMBERS.c.number)
+    return query.join(_LAST_NUMBERS, _LAST_NUMBERS.c.entry_id == Entry.id, isouter=drafts).join(
+        DisciplineStep, last, isouter=drafts
+    )
 
 
 def to_review_count(db: Session, user: User) -> int:
@@ -376,13 +382,11 @@ def decided_for_students(db: Session, condition: ColumnElement[bool]) -> dict[in
     for every due list and home page (issue 16)."""
     condition = condition & (Entry.kind == DISCIPLINE.name) & Entry.deleted.is_(False)
     rows = db.execute(
-        select(Entry.id, Entry.payload["student_ids"], DisciplineStep.step,
-               DisciplineStep.decision, DisciplineStep.handling, DisciplineStep.at,
-               DisciplineStep.decided_on)
-        .join(_LAST_NUMBERS, _LAST_NUMBERS.c.entry_id == Entry.id)
-        .join(DisciplineStep, (DisciplineStep.entry_id == Entry.id)
-              & (DisciplineStep.number == _LAST_NUMBERS.c.number))
-        .where(condition)
+        _with_last_step(
+            select(Entry.id, Entry.payload["student_ids"], DisciplineStep.step,
+                   DisciplineStep.decision, DisciplineStep.handling, DisciplineStep.at,
+                   DisciplineStep.decided_on)
+        ).where(condition)
     )  # fmt: skip
     decided: dict[int, Decided] = {}
     for entry_id, student_ids, step, decision, handling, at, decided_on in rows:
